@@ -1,0 +1,103 @@
+/**
+ * The contract every artifact store implements. An artifact is a generated file (a
+ * wrapper script, a rendered config) named by its logical name plus the SHA-256 of its
+ * bytes, so a path, once handed out, always has the same content.
+ */
+
+/** A stored artifact. Two artifacts with the same `path` have the same bytes. */
+export interface Artifact {
+  /** The logical name given to `put` (e.g. `runc-debug`). */
+  readonly name: string;
+  /** SHA-256 of the bytes, lowercase hex. */
+  readonly digest: string;
+  /** Where the bytes are: an absolute file path for {@link FsArtifactStore}. The identity of an artifact. */
+  readonly path: string;
+  /** Size in bytes. */
+  readonly size: number;
+}
+
+/** Options of {@link ArtifactStore.put}. */
+export interface PutOptions {
+  /** File mode applied before the file becomes visible. Default `0o600`. */
+  readonly mode?: number;
+}
+
+/** A declared use of an artifact: a GC root until released. */
+export interface ArtifactLease extends Disposable {
+  readonly artifact: Artifact;
+  /** Who holds it, for reports (e.g. `container c1`). */
+  readonly holder: string;
+  /** True once released. */
+  readonly released: boolean;
+  /** Ends the lease. Releasing twice does nothing. */
+  release(): void;
+}
+
+/** Why an artifact is kept by a garbage collection. */
+export type GcRootKind = 'live' | 'pin' | 'transaction' | 'lease' | 'keep' | 'in-flight';
+
+/** One root holding an artifact. */
+export interface GcRoot {
+  readonly kind: GcRootKind;
+  /** Which one: `generation 4`, `container c1`, … */
+  readonly detail: string;
+}
+
+/** A root held outside the artifact store (a snapshot, a pin, an open transaction). */
+export interface ExternalRoot {
+  readonly artifact: Artifact;
+  readonly root: GcRoot;
+}
+
+/** What happened to one artifact in a collection. */
+export interface GcEntry {
+  readonly artifact: Artifact;
+  /** Every root that holds it; empty when it was (or would be) removed. */
+  readonly roots: readonly GcRoot[];
+  /** `kept`, `removed`, or `would-remove` in a dry run. */
+  readonly action: 'kept' | 'removed' | 'would-remove';
+}
+
+/** The report of a garbage collection. */
+export interface GcReport {
+  readonly dryRun: boolean;
+  /** Every artifact the store holds, each with its roots and what happened to it. */
+  readonly entries: readonly GcEntry[];
+  /** The artifacts removed (or, in a dry run, that would be). */
+  readonly removed: readonly Artifact[];
+}
+
+/** Options of {@link ArtifactStore.collect}. */
+export interface CollectOptions {
+  /** Report only; delete nothing. */
+  readonly dryRun?: boolean;
+  /**
+   * Roots held outside the store. Called again right before each deletion, so a root
+   * that appears while the collection runs is honoured.
+   */
+  readonly roots?: () => Iterable<ExternalRoot>;
+}
+
+/**
+ * A place to keep content-addressed artifacts. Implementations: {@link FsArtifactStore}
+ * (real files) and {@link MemoryArtifactStore} (tests).
+ */
+export interface ArtifactStore {
+  /**
+   * Stores `content` under `name` and returns the artifact. Writing content that is
+   * already stored writes nothing.
+   * @throws {ArtifactError} `ERR_ARTIFACT_NAME`, `ERR_ARTIFACT_INTEGRITY`, `ERR_ARTIFACT_IO`, `ERR_ARTIFACT_UNSAFE_PATH`
+   */
+  put(name: string, content: string | Uint8Array, options?: PutOptions): Promise<Artifact>;
+  /**
+   * Checks that the artifact's bytes still hash to its digest.
+   * @throws {ArtifactError} `ERR_ARTIFACT_INTEGRITY` when missing or changed
+   */
+  verify(artifact: Artifact): Promise<void>;
+  /** Every artifact currently stored. */
+  list(): Promise<readonly Artifact[]>;
+  /** Declares a use of `artifact` by `holder`; it is a GC root until released. */
+  lease(artifact: Artifact, holder: string): ArtifactLease;
+  /** Removes every artifact no root holds (leases, keep-list, in-flight writes, and `options.roots`). */
+  collect(options?: CollectOptions): Promise<GcReport>;
+}

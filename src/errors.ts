@@ -1,0 +1,268 @@
+/**
+ * Every error txconfig raises is a {@link TxConfigError}: a stable `code` that programs
+ * branch on, a message for people, and the foreign failure it wraps as `cause`.
+ *
+ * The class names the family (a reload that did not happen, a config file that could not
+ * be read, an artifact that could not be written); the code names the kind.
+ */
+
+/** Every code txconfig raises. Codes are API: they never change meaning. */
+export const ERROR_CODES = [
+  'ERR_VALIDATION',
+  'ERR_PREPARE',
+  'ERR_ABORTED',
+  'ERR_COMMIT',
+  'ERR_LOAD',
+  'ERR_TXN_STATE',
+  'ERR_SYNC_TIMEOUT',
+  'ERR_SCHEMA',
+  'ERR_NOT_CONFIGURED',
+  'ERR_PARSE',
+  'ERR_UNSAFE_KEY',
+  'ERR_FILE_NOT_FOUND',
+  'ERR_FILE_ACCESS',
+  'ERR_FILE_TYPE',
+  'ERR_FILE_TOO_LARGE',
+  'ERR_FILE_ENCODING',
+  'ERR_ARTIFACT_NAME',
+  'ERR_ARTIFACT_INTEGRITY',
+  'ERR_ARTIFACT_IO',
+  'ERR_ARTIFACT_UNSAFE_PATH',
+] as const;
+
+/** The union of every {@link ERROR_CODES} member. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+// A registered symbol, so an error from a second installed copy of txconfig is
+// recognised too: `instanceof` fails across copies, `Symbol.for` does not.
+const BRAND = Symbol.for('txconfig.error');
+
+/**
+ * The base class of every error txconfig raises.
+ *
+ * @example
+ * ```ts
+ * try { await store.reload(next); }
+ * catch (error) { if (isTxConfigError(error)) console.error(error.code, error.message); }
+ * ```
+ */
+export class TxConfigError extends Error {
+  override name = 'TxConfigError';
+  /** The stable code of this failure kind; see docs/errors.md. */
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    Object.defineProperty(this, BRAND, { value: true });
+  }
+}
+
+/**
+ * True when `value` is an error raised by any installed copy of txconfig.
+ */
+export function isTxConfigError(value: unknown): value is TxConfigError {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as Record<symbol, unknown>)[BRAND] === true &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}
+
+/** One reason a config failed validation. */
+export interface ValidationIssue {
+  /** JSON Pointer (RFC 6901) of the offending value in the candidate config; `''` is the root. */
+  readonly path: string;
+  /** What is wrong, in words. */
+  readonly message: string;
+  /** The schema keyword that failed, when the validator says (`required`, `type`, …). */
+  readonly keyword?: string;
+}
+
+/**
+ * A candidate config does not satisfy the schema. Code `ERR_VALIDATION`.
+ * Carries every issue, not only the first.
+ */
+export class ValidationError extends TxConfigError {
+  override name = 'ValidationError';
+  /** Every issue the validator reported, each with its JSON path. */
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(issues: readonly ValidationIssue[], options?: { cause?: unknown }) {
+    const first = issues[0];
+    const summary = first === undefined ? 'invalid config' : `${first.path || '/'}: ${first.message}`;
+    const more = issues.length > 1 ? ` (and ${issues.length - 1} more)` : '';
+    super('ERR_VALIDATION', `config is invalid: ${summary}${more}`, options);
+    this.issues = Object.freeze([...issues]);
+  }
+}
+
+/** Where in a transaction a failure happened. */
+export type FailurePhase = 'load' | 'wait' | 'validate' | 'prepare' | 'rollback' | 'commit';
+
+/** One failure inside a transaction. */
+export interface ReloadFailure {
+  /** The participant whose hook failed, or `null` for the store's own steps. */
+  readonly participant: string | null;
+  readonly phase: FailurePhase;
+  readonly error: unknown;
+}
+
+/** Codes a {@link ReloadError} can carry. */
+export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_PREPARE' | 'ERR_ABORTED' | 'ERR_COMMIT' | 'ERR_LOAD';
+
+/**
+ * A reload did not happen (or, with code `ERR_COMMIT`, happened but a commit hook failed).
+ *
+ * `code` is the kind of the first failure: `ERR_VALIDATION` (schema), `ERR_PREPARE`
+ * (a participant), `ERR_ABORTED` (the signal), `ERR_LOAD` (the load function of
+ * `requestReload`), `ERR_COMMIT` (a commit hook threw after the swap). `failures` lists
+ * every failure in order, rollback failures included; `cause` is the first one's error.
+ */
+export class ReloadError extends TxConfigError {
+  override name = 'ReloadError';
+  declare readonly code: ReloadErrorCode;
+  /** Every failure, in the order they happened. */
+  readonly failures: readonly ReloadFailure[];
+  /** The validation issues, when validation failed; otherwise empty. */
+  readonly issues: readonly ValidationIssue[];
+
+  constructor(code: ReloadErrorCode, failures: readonly ReloadFailure[], message?: string) {
+    const first = failures[0];
+    const where = first === undefined ? '' : first.participant === null ? ` (${first.phase})` : ` (${first.participant}.${first.phase})`;
+    const reason = first === undefined ? '' : `: ${describe(first.error)}`;
+    const extra = failures.length > 1 ? ` (${failures.length} failures)` : '';
+    super(code, message ?? `reload failed${where}${reason}${extra}`, { cause: first?.error });
+    this.failures = Object.freeze([...failures]);
+    const issues: ValidationIssue[] = [];
+    for (const f of failures) if (f.error instanceof ValidationError) issues.push(...f.error.issues);
+    this.issues = Object.freeze(issues);
+  }
+}
+
+/** A transaction method was called in a state that does not allow it. Code `ERR_TXN_STATE`. */
+export class TransactionStateError extends TxConfigError {
+  override name = 'TransactionStateError';
+  /** The state the transaction was in. */
+  readonly state: string;
+
+  constructor(state: string, action: string) {
+    super('ERR_TXN_STATE', `cannot ${action}: transaction is ${state}`);
+    this.state = state;
+  }
+}
+
+/** `synchronize()` gave up: code `ERR_SYNC_TIMEOUT` (its timeout) or `ERR_ABORTED` (its signal). */
+export class SynchronizeError extends TxConfigError {
+  override name = 'SynchronizeError';
+  declare readonly code: 'ERR_SYNC_TIMEOUT' | 'ERR_ABORTED';
+  /** Generations still pinned when it gave up. */
+  readonly pinnedGenerations: readonly number[];
+
+  constructor(code: 'ERR_SYNC_TIMEOUT' | 'ERR_ABORTED', pinnedGenerations: readonly number[], options?: { cause?: unknown }) {
+    super(code, `synchronize ${code === 'ERR_ABORTED' ? 'aborted' : 'timed out'}; generations still pinned: ${pinnedGenerations.join(', ') || 'none'}`, options);
+    this.pinnedGenerations = Object.freeze([...pinnedGenerations]);
+  }
+}
+
+/**
+ * The store was used in a way its options do not allow: code `ERR_SCHEMA` (the schema
+ * itself is unusable) or `ERR_NOT_CONFIGURED` (e.g. artifacts used with no artifact store).
+ */
+export class ConfigurationError extends TxConfigError {
+  override name = 'ConfigurationError';
+  declare readonly code: 'ERR_SCHEMA' | 'ERR_NOT_CONFIGURED';
+}
+
+/** Codes a {@link ConfigFileError} can carry. */
+export type ConfigFileErrorCode =
+  | 'ERR_PARSE'
+  | 'ERR_UNSAFE_KEY'
+  | 'ERR_FILE_NOT_FOUND'
+  | 'ERR_FILE_ACCESS'
+  | 'ERR_FILE_TYPE'
+  | 'ERR_FILE_TOO_LARGE'
+  | 'ERR_FILE_ENCODING';
+
+/** A config file could not be read or is not an acceptable JSON object. */
+export class ConfigFileError extends TxConfigError {
+  override name = 'ConfigFileError';
+  declare readonly code: ConfigFileErrorCode;
+  /** The file, as given by the caller. */
+  readonly path: string;
+
+  constructor(code: ConfigFileErrorCode, path: string, message: string, options?: { cause?: unknown }) {
+    super(code, `${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+/** The file is not valid JSON (or is too deeply nested). Code `ERR_PARSE`. */
+export class ParseError extends ConfigFileError {
+  override name = 'ParseError';
+  declare readonly code: 'ERR_PARSE';
+  /** 1-based line of the problem. */
+  readonly line: number;
+  /** 1-based column of the problem, in characters. */
+  readonly column: number;
+
+  constructor(path: string, message: string, line: number, column: number, options?: { cause?: unknown }) {
+    super('ERR_PARSE', path, `${message} at line ${line}, column ${column}`, options);
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** The file holds a key that can pollute prototypes. Code `ERR_UNSAFE_KEY`. */
+export class UnsafeKeyError extends ConfigFileError {
+  override name = 'UnsafeKeyError';
+  declare readonly code: 'ERR_UNSAFE_KEY';
+  /** The refused key. */
+  readonly key: string;
+  /** JSON Pointer of the object holding it. */
+  readonly pointer: string;
+  readonly line: number;
+  readonly column: number;
+
+  constructor(path: string, key: string, pointer: string, line: number, column: number) {
+    super('ERR_UNSAFE_KEY', path, `refused key ${JSON.stringify(key)} in ${pointer || '/'} at line ${line}, column ${column}`);
+    this.key = key;
+    this.pointer = pointer;
+    this.line = line;
+    this.column = column;
+  }
+}
+
+/** Codes an {@link ArtifactError} can carry. */
+export type ArtifactErrorCode = 'ERR_ARTIFACT_NAME' | 'ERR_ARTIFACT_INTEGRITY' | 'ERR_ARTIFACT_IO' | 'ERR_ARTIFACT_UNSAFE_PATH';
+
+/**
+ * An artifact could not be named, written, read or trusted.
+ * `ERR_ARTIFACT_NAME` (refused logical name), `ERR_ARTIFACT_INTEGRITY` (bytes do not match
+ * the digest), `ERR_ARTIFACT_IO` (the file system failed), `ERR_ARTIFACT_UNSAFE_PATH`
+ * (a symlink or other file the store did not create stands where it would write).
+ */
+export class ArtifactError extends TxConfigError {
+  override name = 'ArtifactError';
+  declare readonly code: ArtifactErrorCode;
+  /** The file concerned, when there is one. */
+  readonly path: string | undefined;
+  /** The expected SHA-256 (hex), when known. */
+  readonly digest: string | undefined;
+
+  constructor(
+    code: ArtifactErrorCode,
+    message: string,
+    details: { path?: string | undefined; digest?: string | undefined; cause?: unknown } = {},
+  ) {
+    super(code, message, details.cause === undefined ? undefined : { cause: details.cause });
+    this.path = details.path;
+    this.digest = details.digest;
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return error.message;
+  return String(error);
+}
