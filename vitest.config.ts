@@ -1,10 +1,28 @@
+import { resolve } from 'node:path';
 import { defineConfig } from 'vitest/config';
+
+// Tests that use only the public API run twice: against src/ and against the built
+// dist/ (what users install), by aliasing the barrel import to dist/index.js.
+const publicApiTests = ['test/store/config-store.test.ts', 'test/store/pins.test.ts', 'test/transaction/transaction.test.ts'];
 
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'src',
+          include: ['test/**/*.test.ts'],
+          typecheck: { enabled: true, include: ['test/**/*.test-d.ts'], tsconfig: './tsconfig.json' },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'dist', include: publicApiTests },
+        resolve: { alias: [{ find: /^(\.\.\/)+src\/index\.js$/, replacement: resolve(import.meta.dirname, 'dist/index.js') }] },
+      },
+    ],
   },
 });

@@ -16,6 +16,7 @@ export const ERROR_CODES = [
   'ERR_TXN_STATE',
   'ERR_SYNC_TIMEOUT',
   'ERR_SCHEMA',
+  'ERR_OPTIONS',
   'ERR_NOT_CONFIGURED',
   'ERR_PARSE',
   'ERR_UNSAFE_KEY',
@@ -99,7 +100,7 @@ export class ValidationError extends TxConfigError {
 }
 
 /** Where in a transaction a failure happened. */
-export type FailurePhase = 'load' | 'wait' | 'validate' | 'prepare' | 'rollback' | 'commit';
+export type FailurePhase = 'load' | 'wait' | 'update' | 'validate' | 'prepare' | 'rollback' | 'commit';
 
 /** One failure inside a transaction. */
 export interface ReloadFailure {
@@ -167,12 +168,13 @@ export class SynchronizeError extends TxConfigError {
 }
 
 /**
- * The store was used in a way its options do not allow: code `ERR_SCHEMA` (the schema
- * itself is unusable) or `ERR_NOT_CONFIGURED` (e.g. artifacts used with no artifact store).
+ * The store's options are unusable: code `ERR_SCHEMA` (the schema does not compile),
+ * `ERR_OPTIONS` (e.g. two participants with one name), or `ERR_NOT_CONFIGURED` (a
+ * feature used that was not set up, e.g. artifacts with no artifact store).
  */
 export class ConfigurationError extends TxConfigError {
   override name = 'ConfigurationError';
-  declare readonly code: 'ERR_SCHEMA' | 'ERR_NOT_CONFIGURED';
+  declare readonly code: 'ERR_SCHEMA' | 'ERR_OPTIONS' | 'ERR_NOT_CONFIGURED';
 }
 
 /** Codes a {@link ConfigFileError} can carry. */

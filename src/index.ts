@@ -25,6 +25,35 @@ export type {
 } from './errors.js';
 
 // -- store and transactions --
+export { ConfigStore } from './store/config-store.js';
+export type {
+  CreateOptions,
+  ReloadOptions,
+  ReloadResult,
+  ReloadOutcome,
+  ChangeEvent,
+  ChangeListener,
+  CollectGarbageOptions,
+} from './store/config-store.js';
+export type { Snapshot, CandidateSnapshot } from './store/snapshot.js';
+export type { Pin, SynchronizeOptions } from './store/pins.js';
+export type { ConfigStatus, ReloadCounters, StatusError } from './store/status.js';
+export type {
+  ConfigSchema,
+  ConfigOf,
+  ConfigInputOf,
+  FromSchema,
+  FromSchemaInput,
+  DeepReadonly,
+  JsonSchema,
+  StandardSchemaV1,
+  StandardSchemaProps,
+  StandardSchemaResult,
+  StandardSchemaIssue,
+} from './store/schema-types.js';
+export { Transaction, PreparedTransaction } from './transaction/transaction.js';
+export type { TransactionState, Recipe, CommitResult } from './transaction/transaction.js';
+export type { Participant, Prepared, PrepareContext, ArtifactWriter, DerivedOf } from './transaction/participant.js';
 
 // -- artifacts --
 export type {
@@ -39,5 +68,23 @@ export type {
   ExternalRoot,
   CollectOptions,
 } from './artifacts/artifact-store.js';
+export { FsArtifactStore } from './artifacts/fs-artifact-store.js';
+export type { FsArtifactStoreOptions } from './artifacts/fs-artifact-store.js';
+export { MemoryArtifactStore } from './artifacts/memory-artifact-store.js';
+export type { MemoryArtifactStoreOptions, MemoryArtifactFile } from './artifacts/memory-artifact-store.js';
+export type { ArtifactFs } from './artifacts/atomic-write.js';
 
 // -- sources --
+export { readConfigFile, parseConfigText, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH } from './sources/json-file.js';
+export type { ReadConfigFileOptions, ParseConfigTextOptions, ConfigFileSystem, ConfigFileStats } from './sources/json-file.js';
+export { watchConfigFile } from './sources/watch.js';
+export type {
+  ConfigWatcher,
+  ConfigChange,
+  ConfigChangeHandler,
+  WatchConfigFileOptions,
+  WatchErrorContext,
+  WatchErrorPhase,
+} from './sources/watch.js';
+export { reloadOnSignal } from './sources/signals.js';
+export type { ReloadRequester, ReloadRequestOutcome, ReloadOnSignalOptions, StopReloadOnSignal } from './sources/signals.js';

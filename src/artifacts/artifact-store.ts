@@ -85,19 +85,30 @@ export interface CollectOptions {
 export interface ArtifactStore {
   /**
    * Stores `content` under `name` and returns the artifact. Writing content that is
-   * already stored writes nothing.
+   * already stored writes nothing; the same bytes under the same name with another mode
+   * is `ERR_ARTIFACT_INTEGRITY`. If a collection is deleting that path, waits for it and
+   * writes the file anew.
    * @throws {ArtifactError} `ERR_ARTIFACT_NAME`, `ERR_ARTIFACT_INTEGRITY`, `ERR_ARTIFACT_IO`, `ERR_ARTIFACT_UNSAFE_PATH`
    */
   put(name: string, content: string | Uint8Array, options?: PutOptions): Promise<Artifact>;
   /**
-   * Checks that the artifact's bytes still hash to its digest.
-   * @throws {ArtifactError} `ERR_ARTIFACT_INTEGRITY` when missing or changed
+   * Checks that the artifact's bytes still hash to its digest. Waits for a deletion or
+   * a put of its path in progress, so "lease, then verify" detects a removed artifact.
+   * @throws {ArtifactError} `ERR_ARTIFACT_INTEGRITY` when missing or changed,
+   *   `ERR_ARTIFACT_UNSAFE_PATH` when not an artifact of this store (or a symlink or
+   *   non-regular file stands at its path), `ERR_ARTIFACT_IO`
    */
   verify(artifact: Artifact): Promise<void>;
   /** Every artifact currently stored. */
   list(): Promise<readonly Artifact[]>;
-  /** Declares a use of `artifact` by `holder`; it is a GC root until released. */
+  /**
+   * Declares a use of `artifact` by `holder`; it is a GC root until released.
+   * @throws {ArtifactError} `ERR_ARTIFACT_UNSAFE_PATH` when `artifact` is not an artifact of this store
+   */
   lease(artifact: Artifact, holder: string): ArtifactLease;
-  /** Removes every artifact no root holds (leases, keep-list, in-flight writes, and `options.roots`). */
+  /**
+   * Removes every artifact no root holds (leases, keep-list, in-flight writes, and `options.roots`).
+   * @throws {ArtifactError} `ERR_ARTIFACT_IO` when listing or a removal failed (the other removals still ran)
+   */
   collect(options?: CollectOptions): Promise<GcReport>;
 }

@@ -1,0 +1,25 @@
+import type { Artifact } from '../artifacts/artifact-store.js';
+import type { DeepReadonly } from './schema-types.js';
+
+/**
+ * One immutable version of the config and the state derived from it. Every nested
+ * object and array is frozen; subtrees that did not change are shared (`===`) with the
+ * previous generation.
+ */
+export interface Snapshot<T = unknown, D = Record<string, unknown>> {
+  /** The validated config (defaults applied), deeply frozen. */
+  readonly config: DeepReadonly<T>;
+  /** Derived state keyed by participant name, deeply frozen, of the same generation. */
+  readonly derived: DeepReadonly<D>;
+  /** 1 for the cold start, one more for each applied reload. Never decreases. */
+  readonly generation: number;
+  /** SHA-256 (hex) of the config as canonical JSON (sorted keys, no white space). */
+  readonly digest: string;
+  /** When the swap happened, in milliseconds since the epoch. */
+  readonly committedAt: number;
+  /** The artifacts the participants wrote (or found already written) for this generation. */
+  readonly artifacts: readonly Artifact[];
+}
+
+/** A prepared, not yet committed snapshot: everything but the commit time. */
+export type CandidateSnapshot<T = unknown, D = Record<string, unknown>> = Omit<Snapshot<T, D>, 'committedAt'>;

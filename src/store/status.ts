@@ -1,0 +1,112 @@
+import { isTxConfigError } from '../errors.js';
+
+/** How many reloads ended each way since the store was created (the cold start included). */
+export interface ReloadCounters {
+  /** Every transaction begun. */
+  readonly attempted: number;
+  /** Committed with a new generation and every commit hook succeeded. */
+  readonly applied: number;
+  /** Validated and found equal to the live config: nothing changed. */
+  readonly unchanged: number;
+  /** Refused before the swap (load, validation, a participant): the live snapshot stayed. */
+  readonly rejected: number;
+  /** Committed, but at least one commit hook threw. */
+  readonly failed: number;
+  /** Cancelled by the caller: aborted by a signal, `abort()` or `rollback()`. */
+  readonly aborted: number;
+}
+
+/** The last error a reload ended with. */
+export interface StatusError {
+  /** The txconfig code (`ERR_VALIDATION`, `ERR_LOAD`, …). */
+  readonly code: string;
+  /** The code of the cause when that is a txconfig error too (e.g. `ERR_PARSE` under `ERR_LOAD`). */
+  readonly causeCode: string | null;
+  readonly message: string;
+  /** Milliseconds since the epoch. */
+  readonly at: number;
+}
+
+/** A store's health, for logs, `/status` and metrics. */
+export interface ConfigStatus {
+  /** Generation of the live snapshot (0 before the cold start committed). */
+  readonly generation: number;
+  /** Digest of the live config. */
+  readonly digest: string;
+  /** True when the last reload that ended (not counting aborts) applied fully or found nothing to change. */
+  readonly lastReloadSuccessful: boolean;
+  readonly lastAttemptAt: number | null;
+  readonly lastSuccessAt: number | null;
+  readonly lastFailureAt: number | null;
+  readonly counters: ReloadCounters;
+  readonly lastError: StatusError | null;
+  /** Generations held by pins, ascending. */
+  readonly pinnedGenerations: readonly number[];
+  /** Subscriber calls that threw or rejected. */
+  readonly listenerErrors: number;
+}
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Keeps the counters and times behind {@link ConfigStatus}. */
+export class StatusRecorder {
+  readonly #counters: Mutable<ReloadCounters> = { attempted: 0, applied: 0, unchanged: 0, rejected: 0, failed: 0, aborted: 0 };
+  #lastReloadSuccessful = false;
+  #lastAttemptAt: number | null = null;
+  #lastSuccessAt: number | null = null;
+  #lastFailureAt: number | null = null;
+  #lastError: StatusError | null = null;
+  #listenerErrors = 0;
+
+  attempted(): void {
+    this.#counters.attempted++;
+    this.#lastAttemptAt = Date.now();
+  }
+
+  succeeded(kind: 'applied' | 'unchanged'): void {
+    this.#counters[kind]++;
+    this.#lastReloadSuccessful = true;
+    this.#lastSuccessAt = Date.now();
+  }
+
+  /** A reload refused (`rejected`) or committed with failed hooks (`failed`). */
+  unsuccessful(kind: 'rejected' | 'failed', error: unknown): void {
+    this.#counters[kind]++;
+    const at = Date.now();
+    this.#lastReloadSuccessful = false;
+    this.#lastFailureAt = at;
+    this.#lastError = describe(error, at);
+  }
+
+  aborted(): void {
+    this.#counters.aborted++;
+  }
+
+  listenerFailed(): void {
+    this.#listenerErrors++;
+  }
+
+  /** A frozen copy of the status. */
+  read(generation: number, digest: string, pinnedGenerations: readonly number[]): ConfigStatus {
+    return Object.freeze({
+      generation,
+      digest,
+      lastReloadSuccessful: this.#lastReloadSuccessful,
+      lastAttemptAt: this.#lastAttemptAt,
+      lastSuccessAt: this.#lastSuccessAt,
+      lastFailureAt: this.#lastFailureAt,
+      counters: Object.freeze({ ...this.#counters }),
+      lastError: this.#lastError,
+      pinnedGenerations: Object.freeze([...pinnedGenerations]),
+      listenerErrors: this.#listenerErrors,
+    });
+  }
+}
+
+function describe(error: unknown, at: number): StatusError {
+  const code = isTxConfigError(error) ? error.code : 'ERR_UNKNOWN';
+  const cause = error instanceof Error ? error.cause : undefined;
+  const causeCode = isTxConfigError(cause) ? cause.code : null;
+  const message = error instanceof Error ? error.message : String(error);
+  return Object.freeze({ code, causeCode, message, at });
+}

@@ -1,0 +1,80 @@
+import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
+import { copyJson, toPointer } from '../internal/json-data.js';
+import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
+
+/**
+ * A compiled validator: takes a candidate (never mutated), returns the validated value
+ * (with defaults applied), or throws a ValidationError carrying every issue.
+ */
+export type Validate = (candidate: unknown) => unknown;
+
+/** Options for {@link compileValidator}. */
+export interface ValidatorOptions {
+  /** An ajv instance of the caller's (custom formats, keywords). Default: our own. */
+  readonly ajv?: Ajv | undefined;
+}
+
+/** True when `schema` is a Standard Schema v1 validator (zod 4, valibot, arktype…). */
+export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
+  if ((typeof schema !== 'object' && typeof schema !== 'function') || schema === null) return false;
+  const props = (schema as Partial<StandardSchemaV1>)['~standard'];
+  return typeof props === 'object' && (props.version as unknown) === 1 && typeof props.validate === 'function';
+}
+
+/**
+ * Compiles a schema once, for the store's lifetime.
+ * @throws {ConfigurationError} `ERR_SCHEMA` when ajv cannot compile the JSON Schema
+ */
+export function compileValidator(schema: ConfigSchema, options: ValidatorOptions = {}): Validate | ((candidate: unknown) => Promise<unknown>) {
+  if (isStandardSchema(schema)) return standardValidator(schema);
+  return jsonSchemaValidator(schema, options.ajv);
+}
+
+function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate {
+  const engine = ajv ?? new Ajv({ allErrors: true, useDefaults: true, strict: true });
+  let check: ValidateFunction;
+  try {
+    check = engine.compile(schema);
+  } catch (error) {
+    throw new ConfigurationError('ERR_SCHEMA', `the JSON Schema does not compile: ${(error as Error).message}`, { cause: error });
+  }
+  // ajv writes defaults into the data it checks, so a schema with defaults gets a
+  // private mutable copy; without defaults the candidate is checked as it is.
+  const mutates = hasKeyword(schema, 'default');
+  return (candidate) => {
+    const data = mutates ? copyJson(candidate) : candidate;
+    if (check(data)) return data;
+    throw new ValidationError((check.errors ?? []).map(ajvIssue));
+  };
+}
+
+function ajvIssue(error: ErrorObject): ValidationIssue {
+  const params = error.params as Record<string, unknown>;
+  let path = error.instancePath;
+  const child = params.missingProperty ?? params.additionalProperty ?? params.unevaluatedProperty;
+  if (typeof child === 'string') path += toPointer([child]);
+  return { path, message: error.message ?? error.keyword, keyword: error.keyword };
+}
+
+function standardValidator(schema: StandardSchemaV1): (candidate: unknown) => Promise<unknown> {
+  return async (candidate) => {
+    const result = await schema['~standard'].validate(candidate);
+    if (result.issues === undefined) return result.value;
+    throw new ValidationError(result.issues.map(standardIssue));
+  };
+}
+
+function standardIssue(issue: StandardSchemaIssue): ValidationIssue {
+  const path = (issue.path ?? []).map((segment) => {
+    const key = typeof segment === 'object' ? segment.key : segment;
+    return typeof key === 'number' ? key : String(key);
+  });
+  return { path: toPointer(path), message: issue.message };
+}
+
+function hasKeyword(schema: unknown, keyword: string): boolean {
+  if (schema === null || typeof schema !== 'object') return false;
+  if (Array.isArray(schema)) return schema.some((item) => hasKeyword(item, keyword));
+  return Object.entries(schema).some(([key, value]) => key === keyword || hasKeyword(value, keyword));
+}

@@ -1,0 +1,68 @@
+import type { Patch } from 'immer';
+import type { Artifact, PutOptions } from '../artifacts/artifact-store.js';
+import type { DeepReadonly } from '../store/schema-types.js';
+import type { Snapshot } from '../store/snapshot.js';
+
+/** What a participant may do with artifacts during prepare. */
+export interface ArtifactWriter {
+  /**
+   * Writes (or finds) a content-addressed artifact and records it in the candidate
+   * snapshot's `artifacts`, so it is a GC root from this moment on.
+   * @throws {ConfigurationError} `ERR_NOT_CONFIGURED` when the store has no artifact store
+   * @throws {ArtifactError} as {@link ArtifactStore.put}
+   */
+  put(name: string, content: string | Uint8Array, options?: PutOptions): Promise<Artifact>;
+}
+
+/** What a participant's prepare receives. */
+export interface PrepareContext<T = unknown> {
+  /** The candidate config: validated, defaults applied, deeply frozen. */
+  readonly config: DeepReadonly<T>;
+  /** The live snapshot this transaction started from; `null` at cold start. */
+  readonly previous: Snapshot<T> | null;
+  /** What changed against `previous` (one root replace at cold start). */
+  readonly patches: readonly Patch[];
+  /** The generation the candidate will have if it commits. */
+  readonly generation: number;
+  /** Writes artifacts for the candidate. */
+  readonly artifacts: ArtifactWriter;
+  /** Aborted when the transaction is; a long prepare should stop early and throw. */
+  readonly signal: AbortSignal;
+}
+
+/** What a participant's prepare returns. */
+export interface Prepared<D = unknown> {
+  /** State derived from the candidate; lands frozen in `snapshot.derived[name]`. */
+  readonly derived?: D;
+  /**
+   * Switches the participant to the new state. Runs synchronously in the same turn as
+   * the swap; must not fail (a throw is reported, never undoes the swap).
+   */
+  readonly commit?: () => void;
+  /** Undoes what prepare did. Runs, in reverse registration order, when the transaction does not commit. */
+  readonly rollback?: () => void | Promise<void>;
+}
+
+/**
+ * A plugin that takes part in every transaction: derives state, writes artifacts,
+ * builds a new service in prepare and switches to it in commit.
+ *
+ * @example
+ * ```ts
+ * const upper: Participant<{ greeting: string }, 'upper', string> = {
+ *   name: 'upper',
+ *   prepare: ({ config }) => ({ derived: config.greeting.toUpperCase() }),
+ * };
+ * ```
+ */
+export interface Participant<T = never, N extends string = string, D = unknown> {
+  /** Unique within a store; the key of its derived state. */
+  readonly name: N;
+  /** All fallible work. Throwing (or rejecting) rejects the whole transaction. */
+  prepare(context: PrepareContext<T>): Prepared<D> | Promise<Prepared<D>>;
+}
+
+/** The derived state of a list of participants, keyed by their names. */
+export type DerivedOf<P extends readonly Participant[]> = {
+  [Q in P[number] as Q['name']]: Q extends Participant<never, string, infer D> ? D : never;
+};

@@ -1,0 +1,201 @@
+import { lstat, mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { type ArtifactFs, checkExisting, nodeArtifactFs, writeAtomic } from '../../src/artifacts/atomic-write.js';
+import { sha256 } from '../../src/artifacts/content-name.js';
+import { ArtifactError } from '../../src/errors.js';
+import { expectArtifactError } from '../helpers/artifact-store-contract.js';
+import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+
+const CONTENT = Buffer.from('#!/bin/sh\nexec /usr/bin/runc "$@"\n');
+const DIGEST = sha256(CONTENT);
+const FILE = `runc-${DIGEST}`;
+
+function injected(step: string): Error {
+  return Object.assign(new Error(`injected failure at ${step}`), { code: 'EIO' });
+}
+
+describe('writeAtomic', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await makeTempDir();
+  });
+  afterEach(async () => {
+    await removeTempDir(dir);
+  });
+
+  const tempFiles = async (): Promise<string[]> => (await readdir(dir)).filter((f) => f.startsWith('.tmp-'));
+
+  it('creates the file with the bytes and the mode, and leaves no temporary file', async () => {
+    const result = await writeAtomic(dir, FILE, CONTENT, { mode: 0o700, digest: DIGEST });
+    expect(result).toEqual({ created: true });
+    expect(await readFile(join(dir, FILE))).toEqual(CONTENT);
+    expect((await stat(join(dir, FILE))).mode & 0o7777).toBe(0o700);
+    expect(await readdir(dir)).toEqual([FILE]);
+  });
+
+  it('runs open, write, fchmod, fsync, close, link, unlink, then fsyncs the directory', async () => {
+    const calls: string[] = [];
+    const traced = Object.fromEntries(
+      Object.entries(nodeArtifactFs).map(([key, fn]) => [
+        key,
+        (...args: unknown[]) => {
+          const first = args[0];
+          calls.push(typeof first === 'string' && first === dir ? `${key}(dir)` : key);
+          return (fn as (...a: unknown[]) => unknown)(...args);
+        },
+      ]),
+    ) as unknown as ArtifactFs;
+    await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs: traced });
+    expect(calls).toEqual(['open', 'write', 'fchmod', 'fsync', 'close', 'link', 'unlink', 'open(dir)', 'fsync', 'close']);
+  });
+
+  it('reuses an identical existing file without writing: same inode, same mtime', async () => {
+    await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST });
+    const before = await stat(join(dir, FILE));
+    await new Promise((resolve) => setTimeout(resolve, 15));
+    const result = await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST });
+    const after = await stat(join(dir, FILE));
+    expect(result).toEqual({ created: false });
+    expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    expect(await tempFiles()).toEqual([]);
+  });
+
+  it('leaves a different existing file alone and reports ERR_ARTIFACT_INTEGRITY', async () => {
+    await writeFile(join(dir, FILE), 'something else', { mode: 0o600 });
+    const error = await expectArtifactError(writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST }), 'ERR_ARTIFACT_INTEGRITY');
+    expect(error.path).toBe(join(dir, FILE));
+    expect(error.digest).toBe(DIGEST);
+    expect(await readFile(join(dir, FILE), 'utf8')).toBe('something else');
+    expect(await tempFiles()).toEqual([]);
+  });
+
+  it('does not follow a symlink at the final path: ERR_ARTIFACT_UNSAFE_PATH, target untouched', async () => {
+    const target = join(dir, 'target');
+    await writeFile(target, CONTENT);
+    await symlink(target, join(dir, FILE));
+    const before = await stat(target);
+    await expectArtifactError(writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST }), 'ERR_ARTIFACT_UNSAFE_PATH');
+    expect((await lstat(join(dir, FILE))).isSymbolicLink()).toBe(true);
+    expect((await stat(target)).mtimeMs).toBe(before.mtimeMs);
+    expect(await tempFiles()).toEqual([]);
+  });
+
+  it('does not write through a symlink planted at a would-be temporary path; writes under another name', async () => {
+    const target = join(dir, 'target');
+    await writeFile(target, 'precious');
+    await symlink(target, join(dir, '.tmp-planted'));
+    const suffixes = ['planted', 'fresh'];
+    const result = await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, tempSuffix: () => suffixes.shift() ?? 'x' });
+    expect(result).toEqual({ created: true });
+    expect(await readFile(target, 'utf8')).toBe('precious');
+    expect((await lstat(join(dir, '.tmp-planted'))).isSymbolicLink()).toBe(true);
+    expect(await readFile(join(dir, FILE))).toEqual(CONTENT);
+  });
+
+  it('gives up with ERR_ARTIFACT_IO when every temporary name is taken', async () => {
+    await writeFile(join(dir, '.tmp-same'), 'x');
+    const error = await expectArtifactError(writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, tempSuffix: () => 'same' }), 'ERR_ARTIFACT_IO');
+    expect(error.cause).toMatchObject({ code: 'EEXIST' });
+  });
+
+  it('applies the mode before the file becomes visible', async () => {
+    let modeAtLink = -1;
+    const fs: ArtifactFs = {
+      ...nodeArtifactFs,
+      link: async (from, to) => {
+        modeAtLink = (await lstat(from)).mode & 0o7777;
+        await nodeArtifactFs.link(from, to);
+      },
+    };
+    await writeAtomic(dir, FILE, CONTENT, { mode: 0o700, digest: DIGEST, fs });
+    expect(modeAtLink).toBe(0o700);
+  });
+
+  // Each step fails once; the cleanup's own calls succeed.
+  const steps: { step: string; key: keyof ArtifactFs; when?: (path: string) => boolean; finalExists: boolean }[] = [
+    { step: 'open the temporary file', key: 'open', when: (path) => path !== dir, finalExists: false },
+    { step: 'write', key: 'write', finalExists: false },
+    { step: 'fchmod', key: 'fchmod', finalExists: false },
+    { step: 'fsync the file', key: 'fsync', finalExists: false },
+    { step: 'close', key: 'close', finalExists: false },
+    { step: 'link', key: 'link', finalExists: false },
+    { step: 'unlink the temporary file', key: 'unlink', finalExists: true },
+    { step: 'open the directory', key: 'open', when: (path) => path === dir, finalExists: true },
+  ];
+
+  it.each(steps)('a failure to $step is ERR_ARTIFACT_IO with the cause, and leaves no temporary or partial file', async ({ key, when, finalExists }) => {
+    const error = injected(key);
+    const fs = failOnce(key, when ?? (() => true), error);
+    const thrown = await expectArtifactError(writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs }), 'ERR_ARTIFACT_IO');
+    expect(thrown.cause).toBe(error);
+    expect(await tempFiles()).toEqual([]);
+    expect(await readdir(dir)).toEqual(finalExists ? [FILE] : []);
+    if (finalExists) expect(await readFile(join(dir, FILE))).toEqual(CONTENT);
+  });
+
+  it('a failure to fsync the directory is ERR_ARTIFACT_IO and leaves the complete file', async () => {
+    const error = injected('fsync dir');
+    let fsyncs = 0;
+    const fs: ArtifactFs = {
+      ...nodeArtifactFs,
+      fsync: (handle) => (++fsyncs === 2 ? Promise.reject(error) : nodeArtifactFs.fsync(handle)),
+    };
+    const thrown = await expectArtifactError(writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs }), 'ERR_ARTIFACT_IO');
+    expect(thrown.cause).toBe(error);
+    expect(await readdir(dir)).toEqual([FILE]);
+    expect(await readFile(join(dir, FILE))).toEqual(CONTENT);
+  });
+
+  it('a failure to read an existing file is ERR_ARTIFACT_IO and leaves it alone', async () => {
+    await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST });
+    const error = injected('read');
+    const fs: ArtifactFs = { ...nodeArtifactFs, read: () => Promise.reject(error) };
+    const thrown = await expectArtifactError(writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs }), 'ERR_ARTIFACT_IO');
+    expect(thrown.cause).toBe(error);
+    expect(await readdir(dir)).toEqual([FILE]);
+  });
+});
+
+describe('checkExisting', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await makeTempDir();
+  });
+  afterEach(async () => {
+    await removeTempDir(dir);
+  });
+
+  it('reports a missing file as ERR_ARTIFACT_INTEGRITY and a directory as ERR_ARTIFACT_UNSAFE_PATH', async () => {
+    await expectArtifactError(checkExisting(nodeArtifactFs, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_INTEGRITY');
+    await mkdir(join(dir, FILE));
+    await expectArtifactError(checkExisting(nodeArtifactFs, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_UNSAFE_PATH');
+  });
+
+  it('refuses a file that became a symlink between lstat and open (ERR_ARTIFACT_UNSAFE_PATH)', async () => {
+    await writeFile(join(dir, FILE), CONTENT);
+    const eloop = Object.assign(new Error('symlink'), { code: 'ELOOP' });
+    const fs: ArtifactFs = { ...nodeArtifactFs, open: () => Promise.reject(eloop) };
+    const error = await expectArtifactError(checkExisting(fs, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_UNSAFE_PATH');
+    expect(error).toBeInstanceOf(ArtifactError);
+  });
+});
+
+// Node's functions, with `key` failing the first time its first argument satisfies `when`
+// (handle functions always qualify). `close` really closes first, so no descriptor leaks.
+function failOnce(key: keyof ArtifactFs, when: (path: string) => boolean, error: Error): ArtifactFs {
+  let armed = true;
+  const real = nodeArtifactFs[key] as (...args: unknown[]) => Promise<unknown>;
+  const failing = async (...args: unknown[]): Promise<unknown> => {
+    const first = args[0];
+    if (armed && (typeof first !== 'string' || when(first))) {
+      armed = false;
+      if (key === 'close') await real(...args);
+      throw error;
+    }
+    return real(...args);
+  };
+  return { ...nodeArtifactFs, [key]: failing };
+}

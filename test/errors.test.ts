@@ -1,0 +1,78 @@
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import {
+  ArtifactError,
+  ConfigFileError,
+  ConfigurationError,
+  ERROR_CODES,
+  ParseError,
+  ReloadError,
+  SynchronizeError,
+  TransactionStateError,
+  TxConfigError,
+  UnsafeKeyError,
+  ValidationError,
+  isTxConfigError,
+} from '../src/index.js';
+
+describe('errors', () => {
+  const samples: TxConfigError[] = [
+    new ValidationError([{ path: '/a', message: 'must be integer' }]),
+    new ReloadError('ERR_PREPARE', [{ participant: 'p', phase: 'prepare', error: new Error('inner') }]),
+    new TransactionStateError('committed', 'commit'),
+    new SynchronizeError('ERR_SYNC_TIMEOUT', [1]),
+    new ConfigurationError('ERR_SCHEMA', 'bad schema'),
+    new ConfigFileError('ERR_FILE_NOT_FOUND', '/x', 'missing', { cause: new Error('ENOENT') }),
+    new ParseError('/x', 'unexpected token', 2, 5),
+    new UnsafeKeyError('/x', '__proto__', '/a', 1, 2),
+    new ArtifactError('ERR_ARTIFACT_NAME', 'bad name'),
+  ];
+
+  it('gives every error a code from the published list, a name and the base class', () => {
+    for (const error of samples) {
+      expect(error).toBeInstanceOf(TxConfigError);
+      expect(error).toBeInstanceOf(Error);
+      expect(ERROR_CODES).toContain(error.code);
+      expect(error.name).toBe(error.constructor.name);
+      expect(isTxConfigError(error)).toBe(true);
+    }
+  });
+
+  it('keeps the wrapped failure as cause', () => {
+    const inner = new Error('inner');
+    expect(new ReloadError('ERR_PREPARE', [{ participant: 'p', phase: 'prepare', error: inner }]).cause).toBe(inner);
+    expect(new ArtifactError('ERR_ARTIFACT_IO', 'io', { cause: inner }).cause).toBe(inner);
+  });
+
+  it('collects validation issues into ReloadError.issues', () => {
+    const validation = new ValidationError([{ path: '/a', message: 'x' }, { path: '/b', message: 'y' }]);
+    const error = new ReloadError('ERR_VALIDATION', [{ participant: null, phase: 'validate', error: validation }]);
+    expect(error.issues.map((i) => i.path)).toEqual(['/a', '/b']);
+  });
+
+  it('does not take foreign errors or look-alikes for ours', () => {
+    expect(isTxConfigError(new Error('x'))).toBe(false);
+    expect(isTxConfigError({ code: 'ERR_PARSE' })).toBe(false);
+    expect(isTxConfigError(null)).toBe(false);
+  });
+
+  it('recognises an error raised by a second installed copy of the package', () => {
+    const dist = resolve(import.meta.dirname, '../dist');
+    const dir = mkdtempSync(join(tmpdir(), 'txconfig-copy-'));
+    try {
+      cpSync(dist, join(dir, 'dist'), { recursive: true });
+      writeFileSync(join(dir, 'package.json'), JSON.stringify({ type: 'module' }));
+      const script = `import { ValidationError } from ${JSON.stringify(join(dir, 'dist/errors.js'))};
+import { isTxConfigError } from ${JSON.stringify(join(dist, 'index.js'))};
+const foreign = new ValidationError([]);
+process.stdout.write(JSON.stringify({ brand: isTxConfigError(foreign), code: foreign.code }));`;
+      const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', cwd: dir });
+      expect(JSON.parse(out)).toEqual({ brand: true, code: 'ERR_VALIDATION' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,94 @@
+import { Ajv } from 'ajv';
+import { z } from 'zod';
+import { describe, expect, it } from 'vitest';
+import { ConfigStore, ConfigurationError, ReloadError, ValidationError } from '../../src/index.js';
+import { compileValidator, isStandardSchema } from '../../src/store/validator.js';
+
+describe('JSON Schema validation', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      name: { type: 'string' },
+      limits: { type: 'object', properties: { max: { type: 'integer', default: 10 } }, default: {} },
+    },
+    required: ['name'],
+    additionalProperties: false,
+  } as const;
+
+  it('applies defaults without touching the candidate it was given', () => {
+    const validate = compileValidator(schema);
+    const candidate = { name: 'a' };
+    expect(validate(candidate)).toEqual({ name: 'a', limits: { max: 10 } });
+    expect(candidate).toEqual({ name: 'a' });
+  });
+
+  it('reports every issue with its JSON path, not just the first', () => {
+    const validate = compileValidator(schema);
+    let error: unknown;
+    try {
+      validate({ limits: { max: 'x' }, extra: true });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).code).toBe('ERR_VALIDATION');
+    expect((error as ValidationError).issues.map((i) => [i.path, i.keyword]).sort()).toEqual([
+      ['/extra', 'additionalProperties'],
+      ['/limits/max', 'type'],
+      ['/name', 'required'],
+    ]);
+  });
+
+  it('refuses a schema ajv cannot compile in strict mode with ERR_SCHEMA', async () => {
+    const error = await ConfigStore.create({ schema: { type: 'object', propertees: {} }, initial: {} }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect((error as ConfigurationError).code).toBe('ERR_SCHEMA');
+  });
+
+  it('uses an ajv instance of the caller when given one', async () => {
+    const ajv = new Ajv({ allErrors: true, useDefaults: true });
+    ajv.addFormat('even', (value: string) => value.length % 2 === 0);
+    const store = await ConfigStore.create({ schema: { type: 'object', properties: { id: { type: 'string', format: 'even' } } }, initial: { id: 'ab' }, ajv });
+    await expect(store.reload({ id: 'abc' })).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
+  });
+
+  it('escapes JSON Pointer characters in paths', () => {
+    const validate = compileValidator({ type: 'object', additionalProperties: { type: 'number' } });
+    const error = (() => {
+      try {
+        validate({ 'a/b~c': 'x' });
+      } catch (caught) {
+        return caught as ValidationError;
+      }
+      return null;
+    })();
+    expect(error?.issues[0]?.path).toBe('/a~1b~0c');
+  });
+});
+
+describe('Standard Schema validation', () => {
+  const schema = z.object({
+    port: z.number().int().default(80),
+    routes: z.array(z.object({ path: z.string().startsWith('/') })).default([]),
+  });
+
+  it('recognises a Standard Schema v1 validator', () => {
+    expect(isStandardSchema(schema)).toBe(true);
+    expect(isStandardSchema({ type: 'object' })).toBe(false);
+  });
+
+  it('uses the validator output, defaults included', async () => {
+    const store = await ConfigStore.create({ schema, initial: {} });
+    expect(store.load().config).toEqual({ port: 80, routes: [] });
+    await store.reload({ port: 81, routes: [{ path: '/a' }] });
+    expect(store.load().config.routes[0]?.path).toBe('/a');
+  });
+
+  it('reports issues with JSON paths', async () => {
+    const store = await ConfigStore.create({ schema, initial: {} });
+    const error = (await store.reload({ port: 1.5, routes: [{ path: 'x' }] }).catch((e: unknown) => e)) as ReloadError;
+    expect(error).toBeInstanceOf(ReloadError);
+    expect(error.code).toBe('ERR_VALIDATION');
+    expect(error.issues.map((i) => i.path).sort()).toEqual(['/port', '/routes/0/path']);
+  });
+});
