@@ -17,49 +17,67 @@ export function notJson(path: readonly (string | number)[], what: string): never
   throw new ValidationError([{ path: toPointer(path), message: `${what} is not JSON data`, keyword: 'json' }]);
 }
 
+/** Options of {@link copyJson}. */
+export interface CopyJsonOptions {
+  /** Freeze every copied object and array (for snapshots). Default: a mutable copy (for validators). */
+  readonly freeze?: boolean;
+  /** Where `value` sits in the whole config, for error paths. Restored before returning. */
+  readonly path?: (string | number)[];
+}
+
 /**
- * A deep, mutable copy of JSON data, for validators that write defaults into what they
- * check. Refuses anything JSON cannot carry (functions, class instances, cycles,
- * non-finite numbers) with a ValidationError naming the path; drops `undefined` members.
+ * A deep copy of JSON data: mutable for validators that write defaults into what they
+ * check, frozen for snapshots. Refuses anything JSON cannot carry (functions, class
+ * instances, cycles, non-finite numbers) with a ValidationError naming the path; drops
+ * `undefined` members.
  */
-export function copyJson(value: unknown, path: (string | number)[] = [], seen = new Set<object>()): unknown {
+export function copyJson(value: unknown, options: CopyJsonOptions = {}): unknown {
+  return copy(value, options.freeze === true, options.path ?? [], new Set());
+}
+
+function copy(value: unknown, freeze: boolean, path: (string | number)[], ancestors: Set<object>): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
       return value;
     case 'number':
-      if (!Number.isFinite(value)) notJson(path, String(value));
-      return value;
+      return Number.isFinite(value) ? value : notJson(path, String(value));
     case 'object': {
       if (value === null) return null;
-      if (seen.has(value)) notJson(path, 'a cycle');
-      seen.add(value);
-      let out: unknown;
+      if (ancestors.has(value)) notJson(path, 'a cycle');
+      let out: unknown[] | Record<string, unknown>;
+      ancestors.add(value);
       if (Array.isArray(value)) {
-        out = value.map((item: unknown, index) => {
+        out = [];
+        for (let index = 0; index < value.length; index++) {
           path.push(index);
-          const copy = copyJson(item, path, seen);
+          out.push(copy(value[index], freeze, path, ancestors));
           path.pop();
-          return copy;
-        });
+        }
       } else if (isPlainObject(value)) {
-        const record: Record<string, unknown> = {};
+        out = {};
         for (const key of Object.keys(value)) {
           const item = value[key];
           if (item === undefined) continue;
           path.push(key);
-          // defineProperty, not assignment: a "__proto__" own key stays a plain key.
-          Object.defineProperty(record, key, { value: copyJson(item, path, seen), enumerable: true, writable: true, configurable: true });
+          defineMember(out, key, copy(item, freeze, path, ancestors));
           path.pop();
         }
-        out = record;
       } else {
-        notJson(path, `an instance of ${(value).constructor.name || 'a class'}`);
+        return notJson(path, `an instance of ${value.constructor.name || 'a class'}`);
       }
-      seen.delete(value);
-      return out;
+      ancestors.delete(value);
+      return freeze ? Object.freeze(out) : out;
     }
     default:
       return notJson(path, `a ${typeof value}`);
   }
+}
+
+/**
+ * Sets an own, enumerable member with defineProperty, not assignment: a key named
+ * "__proto__" stays a plain key and can never reach a prototype setter.
+ */
+export function defineMember(target: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }

@@ -1,5 +1,5 @@
 import type { Patch } from 'immer';
-import { isPlainObject, notJson } from './json-data.js';
+import { copyJson, defineMember, isPlainObject, notJson } from './json-data.js';
 
 /** The result of {@link reconcile}. */
 export interface Reconciled {
@@ -59,32 +59,7 @@ class Walker {
 
   /** A checked, frozen copy of JSON data. */
   build(next: unknown, path: (string | number)[]): unknown {
-    switch (typeof next) {
-      case 'string':
-      case 'boolean':
-        return next;
-      case 'number':
-        return Number.isFinite(next) ? next : notJson(path, String(next));
-      case 'object': {
-        if (next === null) return null;
-        if (Array.isArray(next)) {
-          return this.#within(next, path, () =>
-            Object.freeze(next.map((item: unknown, index) => this.#at(path, index, () => this.build(item, path)))),
-          );
-        }
-        if (!isPlainObject(next)) return notJson(path, `an instance of ${next.constructor.name || 'a class'}`);
-        return this.#within(next, path, () => {
-          const out: Record<string, unknown> = {};
-          for (const key of Object.keys(next)) {
-            const item = next[key];
-            if (item !== undefined) define(out, key, this.#at(path, key, () => this.build(item, path)));
-          }
-          return Object.freeze(out);
-        });
-      }
-      default:
-        return notJson(path, `a ${typeof next}`);
-    }
+    return copyJson(next, { freeze: true, path });
   }
 
   #mergeArray(prev: readonly unknown[], next: readonly unknown[], path: (string | number)[]): unknown {
@@ -115,7 +90,7 @@ class Walker {
         this.patches.push({ op: 'add', path: [...path, key], value });
         changed = true;
       }
-      define(out, key, value);
+      defineMember(out, key, value);
     }
     if (kept !== Object.keys(prev).length) {
       for (const key of Object.keys(prev)) {
@@ -144,10 +119,4 @@ class Walker {
       path.pop();
     }
   }
-}
-
-// defineProperty, not assignment: an own key named "__proto__" stays a plain key and
-// can never reach a prototype setter.
-function define(target: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
 }
