@@ -307,10 +307,10 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   }
 
   #notify(event: ChangeEvent<T, D>): void {
-    const event_ = Object.freeze({ snapshot: event.snapshot, previous: event.previous, patches: event.patches, commitFailures: event.commitFailures });
+    // The commit result itself is the event: frozen, and it carries every field listeners need.
     for (const listener of [...this.#listeners]) {
       try {
-        const returned = listener(event_);
+        const returned = listener(event);
         if (returned instanceof Promise) returned.catch((error: unknown) => { this.#listenerFailed(error); });
       } catch (error) {
         this.#listenerFailed(error);

@@ -152,8 +152,9 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   async prepare(): Promise<PreparedTransaction<T, D>> {
     this.#expect('open', 'prepare');
     this.#state = 'preparing';
-    const failure = await this.#run();
-    if (failure !== null) {
+    const outcome = await this.#run();
+    if ('failure' in outcome) {
+      const { failure } = outcome;
       const failures = [failure, ...(await this.#rollbackAll())];
       const code: ReloadErrorCode = this.#signal.aborted
         ? 'ERR_ABORTED'
@@ -164,7 +165,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
       this.#end('rejected', { kind: 'rejected', error });
       throw error;
     }
-    return this.#preparedView;
+    return outcome.prepared;
   }
 
   /**
@@ -181,17 +182,14 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     await this.abort();
   }
 
-  // Set by #run on success; what prepare() returns.
-  #preparedView!: PreparedTransaction<T, D>;
-
-  async #run(): Promise<ReloadFailure | null> {
+  async #run(): Promise<{ readonly failure: ReloadFailure } | { readonly prepared: PreparedTransaction<T, D> }> {
     const host = this.#host;
     const base = this.#base;
     let candidate: unknown;
     try {
       candidate = this.#applySteps();
     } catch (error) {
-      return { participant: null, phase: 'update', error };
+      return { failure: { participant: null, phase: 'update', error } };
     }
     let config: unknown;
     let patches: readonly Patch[];
@@ -201,17 +199,17 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
       this.#signal.throwIfAborted();
       ({ value: config, patches } = reconcile(base?.config, validated, base !== null));
     } catch (error) {
-      return { participant: null, phase: 'validate', error };
+      return { failure: { participant: null, phase: 'validate', error } };
     }
     const digest = digestOf(config);
     if (base !== null && digest === base.digest) {
       log.transaction('unchanged at generation %d', base.generation);
-      this.#preparedView = new PreparedTransaction(base, [], true, {
+      const prepared = new PreparedTransaction(base, [], true, {
         commit: () => this.#commitUnchanged(base),
         rollback: () => this.#rollbackPrepared(),
       });
       this.#state = 'prepared';
-      return null;
+      return { prepared };
     }
     const generation = (base?.generation ?? 0) + 1;
     const derived: Record<string, unknown> = {};
@@ -219,7 +217,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     for (const participant of host.participants) {
       try {
         this.#signal.throwIfAborted();
-        const prepared = await participant.prepare({
+        const result = await participant.prepare({
           config: config as never,
           previous: base as Snapshot<T> | null,
           patches,
@@ -227,11 +225,11 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
           artifacts: writer,
           signal: this.#signal,
         });
-        this.#prepared.push({ name: participant.name, prepared });
-        if (prepared.derived !== undefined) derived[participant.name] = freeze(prepared.derived, true);
+        this.#prepared.push({ name: participant.name, prepared: result });
+        if (result.derived !== undefined) derived[participant.name] = freeze(result.derived, true);
         this.#signal.throwIfAborted();
       } catch (error) {
-        return { participant: participant.name, phase: 'prepare', error };
+        return { failure: { participant: participant.name, phase: 'prepare', error } };
       }
     }
     const candidateSnapshot: CandidateSnapshot<T, D> = Object.freeze({
@@ -241,13 +239,13 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
       digest,
       artifacts: Object.freeze(this.artifacts),
     });
-    this.#preparedView = new PreparedTransaction(candidateSnapshot, Object.freeze(patches), false, {
+    const prepared = new PreparedTransaction(candidateSnapshot, Object.freeze(patches), false, {
       commit: () => this.#commit(candidateSnapshot, patches),
       rollback: () => this.#rollbackPrepared(),
     });
     this.#state = 'prepared';
     log.transaction('prepared generation %d (%s)', generation, digest.slice(0, 12));
-    return null;
+    return { prepared };
   }
 
   #applySteps(): unknown {
