@@ -3,7 +3,12 @@ import { defineConfig } from 'vitest/config';
 
 // Tests that use only the public API run twice: against src/ and against the built
 // dist/ (what users install), by aliasing the barrel import to dist/index.js.
-const publicApiTests = ['test/store/config-store.test.ts', 'test/store/pins.test.ts', 'test/transaction/transaction.test.ts'];
+const publicApiTests = [
+  'test/store/config-store.test.ts',
+  'test/store/collect-garbage.test.ts',
+  'test/store/pins.test.ts',
+  'test/transaction/transaction.test.ts',
+];
 
 export default defineConfig({
   test: {
