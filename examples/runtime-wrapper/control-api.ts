@@ -1,0 +1,205 @@
+// The daemon's control API: JSON over HTTP, for 127.0.0.1 only (binding is the caller's
+// job; see daemon.ts). Every error answer is `{ "error": { "code", "message", ... } }`.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+
+import createDebug from 'debug';
+import { isTxConfigError, type ConfigStatus, type ReloadOutcome, type Snapshot } from 'txconfig';
+
+import { ContainerError, type ContainerEngine } from './containers.js';
+import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
+import { RuntimeConfigError, UnknownRuntimeError } from './plugin.js';
+
+const log = createDebug('runtime-wrapper:http');
+
+/** The largest request body accepted, in bytes. */
+const MAX_BODY_BYTES = 64 * 1024;
+
+/** What the API serves. */
+export interface ControlApiOptions {
+  readonly store: {
+    load(): Snapshot<unknown, unknown>;
+    status(): ConfigStatus;
+  };
+  readonly engine: ContainerEngine;
+  /** Reloads from the config file; never rejects. */
+  readonly reload: () => Promise<ReloadOutcome<unknown, unknown>>;
+  /** How many wrapper scripts are on disk, for /metrics. */
+  readonly countArtifacts: () => Promise<number>;
+}
+
+/** A request that cannot be served as sent: answered with `status` and `code`. */
+class RequestError extends Error {
+  override name = 'RequestError';
+  readonly status: number;
+  readonly code: string;
+
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/** Creates (does not start) the control API server. */
+export function createControlServer(options: ControlApiOptions): Server {
+  return createServer((request, response) => {
+    route(options, request).then(
+      (reply) => {
+        send(response, reply);
+      },
+      (error: unknown) => {
+        sendError(response, error);
+      },
+    );
+  });
+}
+
+/** An answer: a status and a JSON body, or text with its content type. */
+interface Reply {
+  readonly status: number;
+  readonly body: unknown;
+  readonly contentType?: string;
+}
+
+function json(status: number, body: unknown): Reply {
+  return { status, body };
+}
+
+async function route(options: ControlApiOptions, request: IncomingMessage): Promise<Reply> {
+  const { store, engine } = options;
+  const method = request.method ?? 'GET';
+  const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+  log('%s %s', method, path);
+  const segments = path.split('/').filter((segment) => segment !== '').map(decodeURIComponent);
+
+  if (method === 'GET' && path === '/status') return json(200, store.status());
+  if (method === 'GET' && path === '/config') {
+    // Captured once: every field below is of the same generation.
+    const snapshot = store.load();
+    return json(200, {
+      generation: snapshot.generation,
+      digest: snapshot.digest,
+      committedAt: snapshot.committedAt,
+      config: snapshot.config,
+      derived: snapshot.derived,
+    });
+  }
+  if (method === 'GET' && path === '/metrics') {
+    const text = renderMetrics({ status: store.status(), containers: engine.list().length, artifacts: await options.countArtifacts() });
+    return { status: 200, body: text, contentType: METRICS_CONTENT_TYPE };
+  }
+  if (method === 'POST' && path === '/reload') {
+    const outcome = await options.reload();
+    return json(outcome.status === 'rejected' ? 422 : 200, describeOutcome(outcome));
+  }
+  if (segments[0] === 'containers') {
+    if (segments.length === 1 && method === 'GET') return json(200, engine.list());
+    if (segments.length === 1 && method === 'POST') {
+      const body = await readJsonBody(request);
+      const id = stringField(body, 'id');
+      const runtime = body.runtime === undefined ? '' : stringField(body, 'runtime');
+      const { container, result } = await engine.start(id, runtime);
+      return json(201, { container, output: result.stdout });
+    }
+    const id = segments[1] ?? '';
+    if (segments.length === 2 && method === 'DELETE') {
+      const { container, result, gc } = await engine.stop(id);
+      return json(200, { container, output: result.stdout, removed: gc.removed.map((artifact) => artifact.path) });
+    }
+    if (segments.length === 3 && segments[2] === 'exec' && method === 'POST') {
+      const body = await readJsonBody(request);
+      const args = body.args ?? [];
+      if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
+        throw new RequestError(400, 'ERR_BAD_REQUEST', '"args" must be an array of strings');
+      }
+      const result = await engine.exec(id, args);
+      return json(200, { output: result.stdout, exitCode: result.exitCode });
+    }
+  }
+  throw new RequestError(404, 'ERR_NOT_FOUND', `no route ${method} ${path}`);
+}
+
+/** A reload outcome as JSON: status, the live generation and digest, and the error with its causes. */
+export function describeOutcome(outcome: ReloadOutcome<unknown, unknown>): Record<string, unknown> {
+  if (outcome.status === 'rejected') return { status: outcome.status, error: describeError(outcome.error) };
+  return {
+    status: outcome.status,
+    generation: outcome.snapshot.generation,
+    digest: outcome.snapshot.digest,
+    ...(outcome.error === undefined ? {} : { error: describeError(outcome.error) }),
+  };
+}
+
+/** An error as JSON: code, message, and what a program needs from it (problems, failures, issues, the cause). */
+export function describeError(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { code: 'ERR_UNKNOWN', message: String(error) };
+  const code = (error as { code?: unknown }).code;
+  const described: Record<string, unknown> = { code: typeof code === 'string' ? code : 'ERR_UNKNOWN', message: error.message };
+  if (error instanceof RuntimeConfigError) described.problems = error.problems;
+  if (isTxConfigError(error) && 'failures' in error && Array.isArray(error.failures)) {
+    described.failures = (error.failures as readonly { participant: string | null; phase: string; error: unknown }[]).map((failure) => ({
+      participant: failure.participant,
+      phase: failure.phase,
+      error: describeError(failure.error),
+    }));
+  }
+  if (isTxConfigError(error) && 'issues' in error && Array.isArray(error.issues) && error.issues.length > 0) described.issues = error.issues;
+  if (!('failures' in described) && error.cause !== undefined) described.cause = describeError(error.cause);
+  return described;
+}
+
+function sendError(response: ServerResponse, error: unknown): void {
+  const status =
+    error instanceof RequestError
+      ? error.status
+      : error instanceof UnknownRuntimeError
+        ? 422
+        : error instanceof ContainerError
+          ? { ERR_NO_CONTAINER: 404, ERR_CONTAINER_EXISTS: 409, ERR_CONTAINER_ID: 422, ERR_RUNTIME_FAILED: 502 }[error.code]
+          : 500;
+  if (status === 500) log('internal error: %O', error);
+  if (response.headersSent) {
+    response.destroy(error instanceof Error ? error : undefined);
+    return;
+  }
+  send(response, json(status, { error: describeError(error) }));
+}
+
+function send(response: ServerResponse, reply: Reply): void {
+  if (reply.contentType !== undefined && typeof reply.body === 'string') {
+    response.writeHead(reply.status, { 'content-type': reply.contentType });
+    response.end(reply.body);
+    return;
+  }
+  response.writeHead(reply.status, { 'content-type': 'application/json; charset=utf-8' });
+  response.end(`${JSON.stringify(reply.body, null, 2)}\n`);
+}
+
+/** Reads a JSON object body of at most {@link MAX_BODY_BYTES}; an empty body is `{}`. */
+async function readJsonBody(request: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new RequestError(413, 'ERR_BODY_TOO_LARGE', `request body over ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return {};
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (error) {
+    throw new RequestError(400, 'ERR_BAD_REQUEST', `request body is not JSON: ${(error as Error).message}`);
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new RequestError(400, 'ERR_BAD_REQUEST', 'request body must be a JSON object');
+  }
+  return body as Record<string, unknown>;
+}
+
+function stringField(body: Record<string, unknown>, key: string): string {
+  const value = body[key];
+  if (typeof value !== 'string') throw new RequestError(400, 'ERR_BAD_REQUEST', `"${key}" must be a string`);
+  return value;
+}

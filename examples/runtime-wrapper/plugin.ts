@@ -1,0 +1,179 @@
+// The runtime-wrapper plugin: the story txconfig exists for.
+//
+// A container engine lets users configure extra container runtimes, some with extra
+// arguments. A runtime with arguments is run through a wrapper script, written as a
+// content-addressed artifact: the script's path names its bytes, so a container that
+// keeps the path for its whole life always runs the same script, whatever reloads
+// happen meanwhile. Uses only txconfig's public API.
+import { isAbsolute } from 'node:path';
+
+import type { Artifact, ConfigOf, DeepReadonly, Participant } from 'txconfig';
+
+/** Names no configured runtime may take: the engine's built-in runtimes. */
+export const RESERVED_RUNTIMES = ['runc'] as const;
+
+/** A runtime name: a letter or digit, then letters, digits, `_`, `.` or `-`; no `..`. */
+const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/** The daemon config's JSON Schema, `as const` so the config type is inferred from it. */
+export const runtimeConfigSchema = {
+  type: 'object',
+  properties: {
+    'default-runtime': { type: 'string', default: 'runc' },
+    runtimes: {
+      type: 'object',
+      additionalProperties: {
+        type: 'object',
+        properties: {
+          path: { type: 'string', minLength: 1 },
+          runtimeArgs: { type: 'array', items: { type: 'string' } },
+        },
+        required: ['path'],
+        additionalProperties: false,
+      },
+      default: {},
+    },
+  },
+  required: ['default-runtime', 'runtimes'],
+  additionalProperties: false,
+} as const;
+
+/** The validated config: `{ 'default-runtime': string; runtimes: { [name]: { path; runtimeArgs? } } }`. */
+export type RuntimeConfig = ConfigOf<typeof runtimeConfigSchema>;
+
+/** How to run one runtime. */
+export interface ResolvedRuntime {
+  /** The runtime's name (never empty: `''` resolves to the default's name). */
+  readonly name: string;
+  /** What to execute: the wrapper script when `wrapped`, else the runtime binary itself. */
+  readonly program: string;
+  /** True when `program` is a wrapper script (the runtime has `runtimeArgs`). */
+  readonly wrapped: boolean;
+  /** The wrapper script, when `wrapped`: the artifact to take a lease on. */
+  readonly artifact: Artifact | null;
+}
+
+/** The plugin's derived state, in `snapshot.derived.runtimes`. */
+export interface RuntimeTable {
+  /** The name of the default runtime. */
+  readonly default: string;
+  /** Every runtime, built-in ones included, by name. */
+  readonly runtimes: Readonly<Record<string, ResolvedRuntime>>;
+}
+
+/** The configured runtimes break a rule: the whole reload is rejected. Code `ERR_RUNTIME_CONFIG`. */
+export class RuntimeConfigError extends Error {
+  override name = 'RuntimeConfigError';
+  readonly code = 'ERR_RUNTIME_CONFIG';
+  /** Every broken rule, one sentence each. */
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`invalid runtime configuration: ${problems.join('; ')}`);
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** A runtime was asked for by a name the live config does not have. Code `ERR_UNKNOWN_RUNTIME`. */
+export class UnknownRuntimeError extends Error {
+  override name = 'UnknownRuntimeError';
+  readonly code = 'ERR_UNKNOWN_RUNTIME';
+  readonly runtime: string;
+
+  constructor(runtime: string, known: readonly string[]) {
+    super(`unknown runtime ${JSON.stringify(runtime)} (known: ${known.join(', ')})`);
+    this.runtime = runtime;
+  }
+}
+
+/** Options of {@link runtimeWrappers}. */
+export interface RuntimeWrappersOptions {
+  /**
+   * The built-in runtimes and their binaries. Their names are reserved. Default
+   * `{ runc: 'runc' }` (found on `PATH` when executed).
+   */
+  readonly builtins?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Quotes `value` for a POSIX shell: the whole of it between single quotes, inside which
+ * the shell interprets nothing, with each embedded `'` written as `'\''` (close the
+ * quote, an escaped quote, reopen). Spaces, `$(...)`, backticks, `;`, newlines and the
+ * empty string all reach the program exactly as given.
+ */
+export function quoteShellArg(value: string): string {
+  return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/** The wrapper script for `path` with `args`: runs the binary with every argument quoted, then the caller's (`"$@"`). */
+export function wrapperScript(path: string, args: readonly string[]): string {
+  const words = [path, ...args].map(quoteShellArg).join(' ');
+  return `#!/bin/sh\nexec ${words} "$@"\n`;
+}
+
+/**
+ * The participant: checks the runtimes, writes a wrapper artifact (mode 0700) for each
+ * runtime with arguments, and derives the table of what to execute per runtime.
+ * Everything fallible happens here, in prepare; there is nothing to commit, since the
+ * table is read from the snapshot, and nothing to roll back, since artifacts are only
+ * ever added (garbage collection removes what nothing holds).
+ * @throws {RuntimeConfigError} from prepare, rejecting the reload (`ERR_PREPARE`)
+ */
+export function runtimeWrappers(options: RuntimeWrappersOptions = {}): Participant<RuntimeConfig, 'runtimes', RuntimeTable> {
+  const builtins = options.builtins ?? { runc: 'runc' };
+  return {
+    name: 'runtimes',
+    async prepare({ config, artifacts }) {
+      const problems = runtimeProblems(config, builtins);
+      if (problems.length > 0) throw new RuntimeConfigError(problems);
+
+      const runtimes: Record<string, ResolvedRuntime> = {};
+      for (const [name, binary] of Object.entries(builtins)) {
+        runtimes[name] = { name, program: binary, wrapped: false, artifact: null };
+      }
+      for (const [name, runtime] of Object.entries(config.runtimes)) {
+        const args = runtime.runtimeArgs ?? [];
+        if (args.length === 0) {
+          runtimes[name] = { name, program: runtime.path, wrapped: false, artifact: null };
+          continue;
+        }
+        const artifact = await artifacts.put(name, wrapperScript(runtime.path, args), { mode: 0o700 });
+        runtimes[name] = { name, program: artifact.path, wrapped: true, artifact };
+      }
+      return { derived: { default: config['default-runtime'], runtimes } };
+    },
+  };
+}
+
+/** Every rule the configured runtimes break; empty when they are fine. */
+function runtimeProblems(config: DeepReadonly<RuntimeConfig>, builtins: Readonly<Record<string, string>>): string[] {
+  const problems: string[] = [];
+  const reserved = new Set([...RESERVED_RUNTIMES, ...Object.keys(builtins)]);
+  for (const [name, runtime] of Object.entries(config.runtimes)) {
+    const label = JSON.stringify(name);
+    if (reserved.has(name)) problems.push(`runtime name ${label} is reserved`);
+    if (!RUNTIME_NAME.test(name) || name.includes('..')) {
+      problems.push(`runtime name ${label} is not allowed (letters, digits, "_", "." and "-"; no "/" or ".."; at most 64)`);
+    }
+    if (!isAbsolute(runtime.path)) problems.push(`runtime ${label}: path ${JSON.stringify(runtime.path)} is not absolute`);
+    // A C string (what execve passes) cannot hold NUL: the argument could not reach the binary as written.
+    const withNul = [runtime.path, ...(runtime.runtimeArgs ?? [])].some((value) => value.includes('\0'));
+    if (withNul) problems.push(`runtime ${label}: path or arguments contain a NUL character`);
+  }
+  const fallback = config['default-runtime'];
+  if (!Object.hasOwn(builtins, fallback) && !Object.hasOwn(config.runtimes, fallback)) {
+    problems.push(`default-runtime ${JSON.stringify(fallback)} names no runtime`);
+  }
+  return problems;
+}
+
+/**
+ * The runtime `name` of `table` (a snapshot's `derived.runtimes`); the empty name is the default.
+ * @throws {UnknownRuntimeError} `ERR_UNKNOWN_RUNTIME`
+ */
+export function resolveRuntime(table: DeepReadonly<RuntimeTable>, name: string): DeepReadonly<ResolvedRuntime> {
+  const wanted = name === '' ? table.default : name;
+  const runtime = Object.hasOwn(table.runtimes, wanted) ? table.runtimes[wanted] : undefined;
+  if (runtime === undefined) throw new UnknownRuntimeError(wanted, Object.keys(table.runtimes).sort());
+  return runtime;
+}
