@@ -1,9 +1,9 @@
 // The runtime-wrapper demo daemon.
 //
 //   node build/examples/runtime-wrapper/daemon.js demo
-//   node build/examples/runtime-wrapper/daemon.js serve --config FILE --state-dir DIR [--port N] [--runc PATH]
+//   node build/examples/runtime-wrapper/daemon.js serve --config FILE --state-dir DIR [--port N] [--runc PATH] [--no-watch]
 //
-// `serve` reloads on SIGHUP and when the config file changes, and answers a control API
+// `serve` reloads on SIGHUP and (unless --no-watch) when the config file changes, and answers a control API
 // on 127.0.0.1 only. It prints one line, `listening on http://127.0.0.1:<port>`, once
 // it serves; everything else goes to `debug` (DEBUG=runtime-wrapper:*,txconfig:*).
 import { resolve } from 'node:path';
@@ -20,7 +20,7 @@ const log = createDebug('runtime-wrapper:daemon');
 
 const USAGE = `usage:
   daemon.js demo
-  daemon.js serve --config FILE --state-dir DIR [--port N] [--runc PATH]`;
+  daemon.js serve --config FILE --state-dir DIR [--port N] [--runc PATH] [--no-watch]`;
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
@@ -30,6 +30,8 @@ export interface ServeOptions {
   readonly port: number;
   /** The binary of the built-in runtime `runc`. */
   readonly runc: string;
+  /** Reload when the config file changes (else only on SIGHUP and `POST /reload`). */
+  readonly watch: boolean;
 }
 
 /** Runs the daemon until SIGINT or SIGTERM; resolves when it has shut down cleanly. */
@@ -52,13 +54,21 @@ export async function serve(options: ServeOptions): Promise<void> {
       log('reload on SIGHUP: %s %O', outcome.status, outcome.error ?? '');
     },
   });
-  const watcher = watchConfigFile(options.configPath, ({ digest }) => store.requestReload(loadConfig).then((outcome) => {
-    log('reload on file change (%s): %o', digest.slice(0, 12), describeOutcome(outcome));
-  }), {
-    onError: (error, { phase }) => {
-      log('config file not reloaded (%s): %O', phase, error);
-    },
-  });
+  const watcher = options.watch
+    ? watchConfigFile(
+        options.configPath,
+        async ({ config, digest }) => {
+          // The watcher hands over the config parsed from exactly the bytes it hashed.
+          const outcome = await store.requestReload(() => config);
+          log('reload on file change (%s): %o', digest.slice(0, 12), describeOutcome(outcome));
+        },
+        {
+          onError: (error, { phase }) => {
+            log('config file not reloaded (%s): %O', phase, error);
+          },
+        },
+      )
+    : null;
 
   const server = createControlServer({
     store,
@@ -84,7 +94,7 @@ export async function serve(options: ServeOptions): Promise<void> {
   log('%s: shutting down', signal);
   stopSignal();
   unsubscribe();
-  await watcher.close();
+  await watcher?.close();
   server.closeAllConnections();
   await new Promise<void>((closed, failed) => {
     server.close((error) => {
@@ -109,6 +119,7 @@ async function main(argv: readonly string[]): Promise<number> {
       'state-dir': { type: 'string' },
       port: { type: 'string', default: '0' },
       runc: { type: 'string', default: 'runc' },
+      'no-watch': { type: 'boolean', default: false },
     },
     strict: true,
   });
@@ -117,7 +128,7 @@ async function main(argv: readonly string[]): Promise<number> {
     console.error(USAGE);
     return 2;
   }
-  await serve({ configPath: resolve(values.config), stateDir: resolve(values['state-dir']), port, runc: values.runc });
+  await serve({ configPath: resolve(values.config), stateDir: resolve(values['state-dir']), port, runc: values.runc, watch: !values['no-watch'] });
   return 0;
 }
 

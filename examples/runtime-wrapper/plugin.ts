@@ -14,6 +14,7 @@ export const RESERVED_RUNTIMES = ['runc'] as const;
 
 /** A runtime name: a letter or digit, then letters, digits, `_`, `.` or `-`; no `..`. */
 const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+const LONE_SURROGATE = /\p{Cs}/u;
 
 /** The daemon config's JSON Schema, `as const` so the config type is inferred from it. */
 export const runtimeConfigSchema = {
@@ -156,9 +157,11 @@ function runtimeProblems(config: DeepReadonly<RuntimeConfig>, builtins: Readonly
       problems.push(`runtime name ${label} is not allowed (letters, digits, "_", "." and "-"; no "/" or ".."; at most 64)`);
     }
     if (!isAbsolute(runtime.path)) problems.push(`runtime ${label}: path ${JSON.stringify(runtime.path)} is not absolute`);
+    const words = [runtime.path, ...(runtime.runtimeArgs ?? [])];
     // A C string (what execve passes) cannot hold NUL: the argument could not reach the binary as written.
-    const withNul = [runtime.path, ...(runtime.runtimeArgs ?? [])].some((value) => value.includes('\0'));
-    if (withNul) problems.push(`runtime ${label}: path or arguments contain a NUL character`);
+    if (words.some((value) => value.includes('\0'))) problems.push(`runtime ${label}: path or arguments contain a NUL character`);
+    // A lone surrogate has no UTF-8 form: the script would hold another string than configured.
+    if (words.some((value) => LONE_SURROGATE.test(value))) problems.push(`runtime ${label}: path or arguments are not valid Unicode`);
   }
   const fallback = config['default-runtime'];
   if (!Object.hasOwn(builtins, fallback) && !Object.hasOwn(config.runtimes, fallback)) {

@@ -1,0 +1,152 @@
+// The simulated containers of the runtime-wrapper example: leases on wrappers, garbage
+// collection after stops, starts that race reloads, and a daemon restart.
+import { access, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { ContainerError } from '../../../examples/runtime-wrapper/containers.js';
+import { openDaemon, type OpenedDaemon } from '../../../examples/runtime-wrapper/open-daemon.js';
+import { resolveRuntime, UnknownRuntimeError } from '../../../examples/runtime-wrapper/plugin.js';
+import { receivedArgs, writeFakeRuntime } from '../../helpers/fake-runtime.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
+
+let dir: string;
+let fake: string;
+
+beforeEach(async () => {
+  dir = await makeTempDir('txconfig-containers-');
+  fake = await writeFakeRuntime(dir);
+});
+afterEach(async () => {
+  await removeTempDir(dir);
+});
+
+function config(runtimes: Record<string, { path: string; runtimeArgs?: string[] }>, fallback = 'runc') {
+  return { 'default-runtime': fallback, runtimes };
+}
+
+function open(initial: unknown): Promise<OpenedDaemon> {
+  return openDaemon({ stateDir: join(dir, 'state'), initial, builtins: { runc: fake } });
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('a container and its wrapper', () => {
+  it('takes a lease on its wrapper at start and keeps it across a reload that drops the runtime', async () => {
+    const { store, engine } = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] } }));
+    const { container, result } = await engine.start('c1', 'debug');
+    expect(result.stdout).toBe('--debug\0start\0c1\0');
+    await store.reload(config({}));
+    const report = await store.collectGarbage();
+    const entry = report.entries.find((e) => e.artifact.path === container.program);
+    expect(entry?.roots).toEqual([{ kind: 'lease', detail: 'container c1' }]);
+    expect(entry?.action).toBe('kept');
+    await expect(engine.exec('c1', ['ps'])).resolves.toMatchObject({ stdout: '--debug\0exec\0c1\0ps\0' });
+    await expect(receivedArgs(container.program, ['direct'])).resolves.toEqual(['--debug', 'direct']);
+  });
+
+  it('releases the lease when it stops, and the collection after the stop removes the wrapper', async () => {
+    const { store, engine, artifacts } = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] } }));
+    const { container } = await engine.start('c1', 'debug');
+    await store.reload(config({}));
+    const { gc } = await engine.stop('c1');
+    expect(gc.removed.map((artifact) => artifact.path)).toEqual([container.program]);
+    expect(await exists(container.program)).toBe(false);
+    expect(await artifacts.list()).toEqual([]);
+    expect(() => engine.get('c1')).toThrow(expect.objectContaining({ code: 'ERR_NO_CONTAINER' }));
+  });
+
+  it("keeps a stopped container's wrapper while the live config still uses it", async () => {
+    const { engine } = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] } }));
+    const { container } = await engine.start('c1', 'debug');
+    const { gc } = await engine.stop('c1');
+    expect(gc.removed).toEqual([]);
+    expect(await exists(container.program)).toBe(true);
+  });
+
+  it('runs an unwrapped runtime directly and holds no lease', async () => {
+    const { store, engine } = await open(config({ plain: { path: fake } }, 'plain'));
+    const { container, result } = await engine.start('c1');
+    expect(container).toMatchObject({ runtime: 'plain', program: fake, artifact: null });
+    expect(result.stdout).toBe('start\0c1\0');
+    const report = await store.collectGarbage();
+    expect(report.entries).toEqual([]);
+  });
+
+  it('refuses an unknown runtime, a duplicate id and a bad id, and leaves no lease behind', async () => {
+    const { store, engine } = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] } }));
+    await expect(engine.start('c1', 'nope')).rejects.toBeInstanceOf(UnknownRuntimeError);
+    await engine.start('c1', 'debug');
+    await expect(engine.start('c1', 'debug')).rejects.toMatchObject({ code: 'ERR_CONTAINER_EXISTS' });
+    await expect(engine.start('../c2', 'debug')).rejects.toMatchObject({ code: 'ERR_CONTAINER_ID' });
+    const leases = (await store.collectGarbage()).entries.flatMap((entry) => entry.roots.filter((root) => root.kind === 'lease'));
+    expect(leases).toEqual([{ kind: 'lease', detail: 'container c1' }]);
+  });
+
+  it('fails a start whose runtime exits non-zero with ERR_RUNTIME_FAILED and releases the lease', async () => {
+    const failing = join(dir, 'failing-runtime');
+    await writeFile(failing, '#!/bin/sh\necho broken >&2\nexit 3\n', { mode: 0o755 });
+    const { store, engine } = await open(config({ bad: { path: failing, runtimeArgs: ['--x'] } }));
+    const error = await engine.start('c1', 'bad').catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(ContainerError);
+    expect(error).toMatchObject({ code: 'ERR_RUNTIME_FAILED' });
+    expect(engine.list()).toEqual([]);
+    const roots = (await store.collectGarbage()).entries.flatMap((entry) => entry.roots);
+    expect(roots.map((root) => root.kind)).toEqual(['live']);
+  });
+});
+
+describe('a start that races a reload', () => {
+  it('always uses a wrapper that exists, whatever commits and collections run during the start', async () => {
+    const { store, engine, artifacts } = await open(config({ trace: { path: fake, runtimeArgs: ['--v0'] } }));
+    const started: { program: string; version: string }[] = [];
+    for (let round = 1; round <= 25; round += 1) {
+      const before = resolveRuntime(store.load().derived.runtimes, 'trace').program;
+      const transaction = (await store.begin()).set(config({ trace: { path: fake, runtimeArgs: [`--v${round}`] } }));
+      const prepared = await transaction.prepare();
+      const starting = engine.start(`c${round}`, 'trace');
+      prepared.commit();
+      const collected = await store.collectGarbage();
+      const { container, result } = await starting;
+      expect(container.program).toBe(before);
+      expect(collected.removed.map((artifact) => artifact.path)).not.toContain(before);
+      expect(await exists(container.program)).toBe(true);
+      started.push({ program: container.program, version: result.stdout.split('\0')[0] ?? '' });
+      // Stop every other container right away: collections then run with some leases released.
+      if (round % 2 === 0) await engine.stop(`c${round}`);
+    }
+    for (const container of engine.list()) {
+      await expect(engine.exec(container.id, ['check'])).resolves.toMatchObject({ exitCode: 0 });
+    }
+    expect(started.map((s) => s.version)).toEqual(Array.from({ length: 25 }, (_, i) => `--v${i}`));
+    for (const container of engine.list()) await engine.stop(container.id);
+    const left = await artifacts.list();
+    expect(left.map((artifact) => artifact.path)).toEqual([resolveRuntime(store.load().derived.runtimes, 'trace').program]);
+  });
+});
+
+describe('a daemon restart', () => {
+  it('restores recorded containers with their leases, and removes every other leftover wrapper', async () => {
+    const first = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] }, old: { path: fake, runtimeArgs: ['--old'] } }));
+    const { container } = await first.engine.start('c1', 'debug');
+    const oldWrapper = resolveRuntime(first.store.load().derived.runtimes, 'old').program;
+    const saved = JSON.parse(await readFile(join(dir, 'state', 'containers.json'), 'utf8')) as unknown[];
+    expect(saved).toEqual([container]);
+
+    // The daemon goes away; a new one starts with a config that has neither runtime.
+    const second = await open(config({}));
+    expect(second.engine.list()).toEqual([container]);
+    expect(await exists(container.program)).toBe(true);
+    expect(await exists(oldWrapper)).toBe(false);
+    await expect(second.engine.exec('c1', ['ps'])).resolves.toMatchObject({ stdout: '--debug\0exec\0c1\0ps\0' });
+    const { gc } = await second.engine.stop('c1');
+    expect(gc.removed.map((artifact) => artifact.path)).toEqual([container.program]);
+    expect(JSON.parse(await readFile(join(dir, 'state', 'containers.json'), 'utf8'))).toEqual([]);
+  });
+});

@@ -1,0 +1,265 @@
+// End-to-end: the acceptance scenarios of the runtime-wrapper story against a spawned
+// `daemon.js serve`: edit the config file, send real signals, call the HTTP API on
+// 127.0.0.1, and execute the wrapper scripts.
+import { access, readdir, rename, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { DaemonProcess } from '../../helpers/daemon-process.js';
+import { receivedArgs, writeFakeRuntime } from '../../helpers/fake-runtime.js';
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
+import { eventually } from '../../helpers/watch-recorder.js';
+
+let dir: string;
+let fake: string;
+let configPath: string;
+let stateDir: string;
+const daemons: DaemonProcess[] = [];
+
+beforeEach(async () => {
+  dir = await makeTempDir('txconfig-daemon-');
+  fake = await writeFakeRuntime(dir);
+  configPath = join(dir, 'daemon.json');
+  stateDir = join(dir, 'state');
+});
+afterEach(async () => {
+  await Promise.all(daemons.splice(0).map((daemon) => daemon.stop()));
+  await removeTempDir(dir);
+});
+
+type Runtimes = Record<string, { path: string; runtimeArgs?: string[] }>;
+
+/** Writes the config file the way editors do: a temp file renamed over it. */
+async function writeConfig(runtimes: Runtimes, fallback = 'runc'): Promise<void> {
+  const temp = `${configPath}.tmp`;
+  await writeFile(temp, JSON.stringify({ 'default-runtime': fallback, runtimes }, null, 2));
+  await rename(temp, configPath);
+}
+
+async function startDaemon(...extra: string[]): Promise<DaemonProcess> {
+  const daemon = await DaemonProcess.start(['--config', configPath, '--state-dir', stateDir, '--runc', fake, ...extra]);
+  daemons.push(daemon);
+  return daemon;
+}
+
+interface ConfigView {
+  generation: number;
+  digest: string;
+  derived: { runtimes: { runtimes: Record<string, { program: string; wrapped: boolean }> } };
+}
+
+async function liveConfig(daemon: DaemonProcess): Promise<ConfigView> {
+  return (await daemon.request('GET', '/config')).body as ConfigView;
+}
+
+async function waitForGeneration(daemon: DaemonProcess, generation: number): Promise<ConfigView> {
+  await eventually(async () => (await liveConfig(daemon)).generation >= generation, `generation ${generation}`);
+  return liveConfig(daemon);
+}
+
+async function exists(path: string): Promise<boolean> {
+  return access(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The fake runtime's NUL-separated output as a list of arguments. */
+function args(output: unknown): string[] {
+  return String(output).split('\0').slice(0, -1);
+}
+
+const DEBUG_ARGS = ['--debug', '--log', '/var/log/a b.log', "it's", '$(touch INJECTED)', ''];
+
+describe('the runtime-wrapper daemon', () => {
+  it("keeps a running container's wrapper through a file edit that drops its runtime, then collects it after the stop", async () => {
+    await writeConfig({ debug: { path: fake, runtimeArgs: DEBUG_ARGS } });
+    const daemon = await startDaemon();
+
+    const started = await daemon.request('POST', '/containers', { id: 'c1', runtime: 'debug' });
+    expect(started.status).toBe(201);
+    const { container } = started.body as { container: { program: string } };
+    expect(args((started.body as { output: string }).output)).toEqual([...DEBUG_ARGS, 'start', 'c1']);
+
+    await writeConfig({});
+    const dropped = await waitForGeneration(daemon, 2);
+    expect(dropped.derived.runtimes.runtimes).not.toHaveProperty('debug');
+    // The daemon collects garbage after every applied reload: the lease kept the wrapper.
+    await eventually(() => daemon.log.includes('generation 2 live; collected'), 'the collection after the reload');
+    expect(await exists(container.program)).toBe(true);
+
+    const exec = await daemon.request('POST', '/containers/c1/exec', { args: ['ps', 'a b'] });
+    expect(exec.status).toBe(200);
+    expect(args((exec.body as { output: string }).output)).toEqual([...DEBUG_ARGS, 'exec', 'c1', 'ps', 'a b']);
+    await expect(receivedArgs(container.program, ['direct'])).resolves.toEqual([...DEBUG_ARGS, 'direct']);
+
+    const stopped = await daemon.request('DELETE', '/containers/c1');
+    expect(stopped.status).toBe(200);
+    expect((stopped.body as { removed: string[] }).removed).toEqual([container.program]);
+    expect(await exists(container.program)).toBe(false);
+  });
+
+  it('reloads on SIGHUP', async () => {
+    await writeConfig({});
+    const daemon = await startDaemon('--no-watch');
+    await writeConfig({ trace: { path: fake, runtimeArgs: ['--trace'] } });
+    daemon.kill('SIGHUP');
+    const view = await waitForGeneration(daemon, 2);
+    expect(view.derived.runtimes.runtimes.trace?.wrapped).toBe(true);
+    expect(daemon.log).toContain('reload on SIGHUP: applied');
+    await expect(receivedArgs(view.derived.runtimes.runtimes.trace?.program ?? '', ['x'])).resolves.toEqual(['--trace', 'x']);
+  });
+
+  it('rejects a broken config with the reason and keeps serving the live one', async () => {
+    await writeConfig({ debug: { path: fake, runtimeArgs: ['--debug'] } });
+    const daemon = await startDaemon('--no-watch');
+    await daemon.request('POST', '/containers', { id: 'c1', runtime: 'debug' });
+    const live = await liveConfig(daemon);
+
+    await writeConfig({ runc: { path: 'relative/runc', runtimeArgs: ['x'] } }, 'missing');
+    const rejected = await daemon.request('POST', '/reload');
+    expect(rejected.status).toBe(422);
+    const outcome = rejected.body as { status: string; error: { code: string; failures: { participant: string; error: { code: string; problems: string[] } }[] } };
+    expect(outcome.status).toBe('rejected');
+    expect(outcome.error.code).toBe('ERR_PREPARE');
+    expect(outcome.error.failures[0]?.participant).toBe('runtimes');
+    expect(outcome.error.failures[0]?.error.code).toBe('ERR_RUNTIME_CONFIG');
+    expect(outcome.error.failures[0]?.error.problems).toHaveLength(3);
+
+    expect(await liveConfig(daemon)).toEqual(live);
+    const status = (await daemon.request('GET', '/status')).body as { lastReloadSuccessful: boolean; lastError: { code: string } };
+    expect(status.lastReloadSuccessful).toBe(false);
+    expect(status.lastError.code).toBe('ERR_PREPARE');
+    expect((await daemon.request('GET', '/metrics')).text).toMatch(/^txconfig_config_last_reload_successful 0$/m);
+    expect((await daemon.request('POST', '/containers/c1/exec', { args: ['ok'] })).status).toBe(200);
+
+    await writeFile(configPath, '{"default-runtime": "runc", "runtimes": {');
+    const unparsable = await daemon.request('POST', '/reload');
+    expect(unparsable.status).toBe(422);
+    expect(unparsable.body).toMatchObject({ status: 'rejected', error: { code: 'ERR_LOAD', failures: [{ phase: 'load', error: { code: 'ERR_PARSE' } }] } });
+    expect(await liveConfig(daemon)).toEqual(live);
+
+    await writeConfig({ debug: { path: fake, runtimeArgs: ['--debug', '--fixed'] } });
+    const fixed = await daemon.request('POST', '/reload');
+    expect(fixed.status).toBe(200);
+    expect(fixed.body).toMatchObject({ status: 'applied', generation: live.generation + 1 });
+    expect((await daemon.request('GET', '/metrics')).text).toMatch(/^txconfig_config_last_reload_successful 1$/m);
+  });
+
+  it('starts containers while reloads commit, and every one runs a wrapper that exists', async () => {
+    await writeConfig({ trace: { path: fake, runtimeArgs: ['--v0'] } });
+    const daemon = await startDaemon('--no-watch');
+    const programs: string[] = [];
+    for (let round = 1; round <= 10; round += 1) {
+      await writeConfig({ trace: { path: fake, runtimeArgs: [`--v${round}`] } });
+      const [started, reloaded] = await Promise.all([
+        daemon.request('POST', '/containers', { id: `c${round}`, runtime: 'trace' }),
+        daemon.request('POST', '/reload'),
+      ]);
+      expect(reloaded.status).toBe(200);
+      expect(started.status).toBe(201);
+      programs.push((started.body as { container: { program: string } }).container.program);
+    }
+    for (let round = 1; round <= 10; round += 1) {
+      const exec = await daemon.request('POST', `/containers/c${round}/exec`, { args: ['check'] });
+      expect(exec.status).toBe(200);
+      expect(await exists(programs[round - 1] ?? '')).toBe(true);
+    }
+    for (let round = 1; round <= 10; round += 1) expect((await daemon.request('DELETE', `/containers/c${round}`)).status).toBe(200);
+    const live = await liveConfig(daemon);
+    const left = await readdir(join(stateDir, 'wrappers'));
+    expect(left.map((name) => join(stateDir, 'wrappers', name))).toEqual([live.derived.runtimes.runtimes.trace?.program]);
+  });
+
+  it('answers the metrics in Prometheus text format', async () => {
+    await writeConfig({ debug: { path: fake, runtimeArgs: ['--debug'] } });
+    const daemon = await startDaemon();
+    await daemon.request('POST', '/containers', { id: 'c1', runtime: 'debug' });
+    const live = await liveConfig(daemon);
+    const metrics = await daemon.request('GET', '/metrics');
+    expect(metrics.status).toBe(200);
+    expect(metrics.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
+    const lines = metrics.text.trimEnd().split('\n');
+    for (const line of lines) expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+)$/);
+    expect(lines).toContain(`txconfig_config_info{digest="${live.digest}",generation="${live.generation}"} 1`);
+    expect(lines).toContain('txconfig_config_reloads_total{result="applied"} 1');
+    expect(lines).toContain('runtime_wrapper_containers 1');
+    expect(lines).toContain('runtime_wrapper_artifacts 1');
+    const success = /^txconfig_config_last_reload_success_timestamp_seconds (\S+)$/m.exec(metrics.text);
+    expect(Number(success?.[1])).toBeGreaterThan(0);
+  });
+
+  it('answers bad requests with typed errors', async () => {
+    await writeConfig({});
+    const daemon = await startDaemon();
+    await daemon.request('POST', '/containers', { id: 'c1' });
+    const cases: [string, string, unknown, number, string][] = [
+      ['POST', '/containers', { id: 'c2', runtime: 'nope' }, 422, 'ERR_UNKNOWN_RUNTIME'],
+      ['POST', '/containers', { id: 'c1' }, 409, 'ERR_CONTAINER_EXISTS'],
+      ['POST', '/containers', { id: '../x' }, 422, 'ERR_CONTAINER_ID'],
+      ['POST', '/containers', { runtime: 'runc' }, 400, 'ERR_BAD_REQUEST'],
+      ['POST', '/containers', '{not json', 400, 'ERR_BAD_REQUEST'],
+      ['POST', '/containers/c1/exec', { args: [1] }, 400, 'ERR_BAD_REQUEST'],
+      ['POST', '/containers/zz/exec', {}, 404, 'ERR_NO_CONTAINER'],
+      ['DELETE', '/containers/zz', undefined, 404, 'ERR_NO_CONTAINER'],
+      ['GET', '/nowhere', undefined, 404, 'ERR_NOT_FOUND'],
+      ['POST', '/containers', 'x'.repeat(70_000), 413, 'ERR_BODY_TOO_LARGE'],
+    ];
+    for (const [method, path, body, status, code] of cases) {
+      const answer = await daemon.request(method, path, body);
+      expect({ method, path, status: answer.status, code: (answer.body as { error?: { code?: string } }).error?.code }).toEqual({ method, path, status, code });
+    }
+    expect((await daemon.request('GET', '/containers')).body).toHaveLength(1);
+  });
+
+  it('listens on 127.0.0.1 only', async () => {
+    await writeConfig({});
+    const daemon = await startDaemon();
+    expect(daemon.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const port = Number(new URL(daemon.url).port);
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .filter((address) => address !== undefined && !address.internal && address.family === 'IPv4')
+      .map((address) => address?.address ?? '');
+    for (const host of external) {
+      const outcome = await new Promise<string>((resolve) => {
+        const socket = connect({ host, port }, () => {
+          socket.destroy();
+          resolve('connected');
+        });
+        socket.on('error', (error: NodeJS.ErrnoException) => {
+          resolve(error.code ?? 'error');
+        });
+      });
+      expect({ host, outcome }).toEqual({ host, outcome: 'ECONNREFUSED' });
+    }
+  });
+
+  it('shuts down cleanly on SIGTERM and SIGINT; a restart restores the running containers and their wrappers', async () => {
+    await writeConfig({ debug: { path: fake, runtimeArgs: ['--debug'] }, old: { path: fake, runtimeArgs: ['--old'] } });
+    const first = await startDaemon();
+    const started = await first.request('POST', '/containers', { id: 'c1', runtime: 'debug' });
+    const { container } = started.body as { container: { program: string } };
+    const oldWrapper = (await liveConfig(first)).derived.runtimes.runtimes.old?.program ?? '';
+    first.kill('SIGTERM');
+    expect(await first.exited).toEqual({ code: 0, signal: null });
+
+    await writeConfig({});
+    const second = await startDaemon();
+    expect((await second.request('GET', '/containers')).body).toEqual([container]);
+    expect(await exists(container.program)).toBe(true);
+    expect(await exists(oldWrapper)).toBe(false);
+    const exec = await second.request('POST', '/containers/c1/exec', { args: ['after-restart'] });
+    expect(args((exec.body as { output: string }).output)).toEqual(['--debug', 'exec', 'c1', 'after-restart']);
+    second.kill('SIGINT');
+    expect(await second.exited).toEqual({ code: 0, signal: null });
+  });
+
+  it('refuses to start on an invalid config, and says why', async () => {
+    await writeConfig({ runc: { path: fake } });
+    await expect(startDaemon()).rejects.toThrow(/ERR_PREPARE|reserved/);
+  });
+});
