@@ -14,6 +14,14 @@ export default defineConfig({
   test: {
     testTimeout: 20_000,
     hookTimeout: 20_000,
+    // Collected only with --coverage (as `npm test` runs it), so a targeted run of a few
+    // files is not held to the floor.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      reporter: ['text-summary', 'text', 'json-summary'],
+      thresholds: { lines: 90, branches: 90 },
+    },
     projects: [
       {
         extends: true,

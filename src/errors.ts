@@ -48,6 +48,7 @@ const BRAND = Symbol.for('txconfig.error');
  * ```
  */
 export class TxConfigError extends Error {
+  /** Always `'TxConfigError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'TxConfigError';
   /** The stable code of this failure kind; see docs/errors.md. */
   readonly code: ErrorCode;
@@ -60,7 +61,15 @@ export class TxConfigError extends Error {
 }
 
 /**
- * True when `value` is an error raised by any installed copy of txconfig.
+ * True when `value` is an error raised by any installed copy of txconfig. Unlike
+ * `instanceof`, it also recognises errors from a second copy (a plugin that bundles its
+ * own txconfig).
+ *
+ * @example
+ * ```ts
+ * const outcome = await store.requestReload(() => readConfigFile(path));
+ * if (outcome.status === 'rejected' && isTxConfigError(outcome.error.cause)) console.warn(outcome.error.cause.code);
+ * ```
  */
 export function isTxConfigError(value: unknown): value is TxConfigError {
   return (
@@ -86,6 +95,7 @@ export interface ValidationIssue {
  * Carries every issue, not only the first.
  */
 export class ValidationError extends TxConfigError {
+  /** Always `'ValidationError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'ValidationError';
   /** Every issue the validator reported, each with its JSON path. */
   readonly issues: readonly ValidationIssue[];
@@ -106,7 +116,9 @@ export type FailurePhase = 'load' | 'wait' | 'update' | 'validate' | 'prepare' |
 export interface ReloadFailure {
   /** The participant whose hook failed, or `null` for the store's own steps. */
   readonly participant: string | null;
+  /** The step that failed. */
   readonly phase: FailurePhase;
+  /** What was thrown (or the rejection reason), as it was. */
   readonly error: unknown;
 }
 
@@ -122,7 +134,9 @@ export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_PREPARE' | 'ERR_ABORTED' |
  * every failure in order, rollback failures included; `cause` is the first one's error.
  */
 export class ReloadError extends TxConfigError {
+  /** Always `'ReloadError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'ReloadError';
+  /** The kind of the first failure; see the class summary. */
   declare readonly code: ReloadErrorCode;
   /** Every failure, in the order they happened. */
   readonly failures: readonly ReloadFailure[];
@@ -144,6 +158,7 @@ export class ReloadError extends TxConfigError {
 
 /** A transaction method was called in a state that does not allow it. Code `ERR_TXN_STATE`. */
 export class TransactionStateError extends TxConfigError {
+  /** Always `'TransactionStateError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'TransactionStateError';
   /** The state the transaction was in. */
   readonly state: string;
@@ -156,7 +171,9 @@ export class TransactionStateError extends TxConfigError {
 
 /** `synchronize()` gave up: code `ERR_SYNC_TIMEOUT` (its timeout) or `ERR_ABORTED` (its signal). */
 export class SynchronizeError extends TxConfigError {
+  /** Always `'SynchronizeError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'SynchronizeError';
+  /** `ERR_SYNC_TIMEOUT` or `ERR_ABORTED`. */
   declare readonly code: 'ERR_SYNC_TIMEOUT' | 'ERR_ABORTED';
   /** Generations still pinned when it gave up. */
   readonly pinnedGenerations: readonly number[];
@@ -173,7 +190,9 @@ export class SynchronizeError extends TxConfigError {
  * feature used that was not set up, e.g. artifacts with no artifact store).
  */
 export class ConfigurationError extends TxConfigError {
+  /** Always `'ConfigurationError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'ConfigurationError';
+  /** `ERR_SCHEMA`, `ERR_OPTIONS` or `ERR_NOT_CONFIGURED`. */
   declare readonly code: 'ERR_SCHEMA' | 'ERR_OPTIONS' | 'ERR_NOT_CONFIGURED';
 }
 
@@ -189,7 +208,9 @@ export type ConfigFileErrorCode =
 
 /** A config file could not be read or is not an acceptable JSON object. */
 export class ConfigFileError extends TxConfigError {
+  /** Always `'ConfigFileError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'ConfigFileError';
+  /** One of {@link ConfigFileErrorCode}. */
   declare readonly code: ConfigFileErrorCode;
   /** The file, as given by the caller. */
   readonly path: string;
@@ -202,7 +223,9 @@ export class ConfigFileError extends TxConfigError {
 
 /** The file is not valid JSON (or is too deeply nested). Code `ERR_PARSE`. */
 export class ParseError extends ConfigFileError {
+  /** Always `'ParseError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'ParseError';
+  /** Always `ERR_PARSE`. */
   declare readonly code: 'ERR_PARSE';
   /** 1-based line of the problem. */
   readonly line: number;
@@ -218,13 +241,17 @@ export class ParseError extends ConfigFileError {
 
 /** The file holds a key that can pollute prototypes. Code `ERR_UNSAFE_KEY`. */
 export class UnsafeKeyError extends ConfigFileError {
+  /** Always `'UnsafeKeyError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'UnsafeKeyError';
+  /** Always `ERR_UNSAFE_KEY`. */
   declare readonly code: 'ERR_UNSAFE_KEY';
   /** The refused key. */
   readonly key: string;
   /** JSON Pointer of the object holding it. */
   readonly pointer: string;
+  /** 1-based line of the key. */
   readonly line: number;
+  /** 1-based column of the key, in characters. */
   readonly column: number;
 
   constructor(path: string, key: string, pointer: string, line: number, column: number) {
@@ -246,7 +273,9 @@ export type ArtifactErrorCode = 'ERR_ARTIFACT_NAME' | 'ERR_ARTIFACT_INTEGRITY' |
  * (a symlink or other file the store did not create stands where it would write).
  */
 export class ArtifactError extends TxConfigError {
+  /** Always `'ArtifactError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'ArtifactError';
+  /** One of {@link ArtifactErrorCode}. */
   declare readonly code: ArtifactErrorCode;
   /** The file concerned, when there is one. */
   readonly path: string | undefined;

@@ -24,6 +24,7 @@ export interface PutOptions {
 
 /** A declared use of an artifact: a GC root until released. */
 export interface ArtifactLease extends Disposable {
+  /** The leased artifact. */
   readonly artifact: Artifact;
   /** Who holds it, for reports (e.g. `container c1`). */
   readonly holder: string;
@@ -38,6 +39,7 @@ export type GcRootKind = 'live' | 'pin' | 'transaction' | 'lease' | 'keep' | 'in
 
 /** One root holding an artifact. */
 export interface GcRoot {
+  /** What kind of root. */
   readonly kind: GcRootKind;
   /** Which one: `generation 4`, `container c1`, … */
   readonly detail: string;
@@ -45,12 +47,15 @@ export interface GcRoot {
 
 /** A root held outside the artifact store (a snapshot, a pin, an open transaction). */
 export interface ExternalRoot {
+  /** The artifact held. */
   readonly artifact: Artifact;
+  /** What holds it. */
   readonly root: GcRoot;
 }
 
 /** What happened to one artifact in a collection. */
 export interface GcEntry {
+  /** The artifact. */
   readonly artifact: Artifact;
   /** Every root that holds it; empty when it was (or would be) removed. */
   readonly roots: readonly GcRoot[];
@@ -60,6 +65,7 @@ export interface GcEntry {
 
 /** The report of a garbage collection. */
 export interface GcReport {
+  /** True when nothing was deleted: `removed` lists what would have been. */
   readonly dryRun: boolean;
   /** Every artifact the store holds, each with its roots and what happened to it. */
   readonly entries: readonly GcEntry[];

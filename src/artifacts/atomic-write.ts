@@ -25,20 +25,31 @@ import { TEMP_PREFIX, sha256 } from './content-name.js';
  * `FileHandle` that `open` returned. Pass any subset; the rest default to Node's.
  */
 export interface ArtifactFs {
+  /** Opens a file; the store passes `O_NOFOLLOW` and, for new files, `O_CREAT | O_EXCL`. */
   readonly open: (path: string, flags: number, mode?: number) => Promise<FileHandle>;
   /** Writes all of `data` at the current position. */
   readonly write: (handle: FileHandle, data: Uint8Array) => Promise<void>;
   /** Reads the whole file from the start. */
   readonly read: (handle: FileHandle) => Promise<Buffer>;
+  /** Stats an open file. */
   readonly fstat: (handle: FileHandle) => Promise<Stats>;
+  /** Sets an open file's mode. */
   readonly fchmod: (handle: FileHandle, mode: number) => Promise<void>;
+  /** Flushes an open file (or directory) to stable storage. */
   readonly fsync: (handle: FileHandle) => Promise<void>;
+  /** Closes a handle. */
   readonly close: (handle: FileHandle) => Promise<void>;
+  /** Creates a hard link; must fail with `EEXIST` rather than replace `newPath`. */
   readonly link: (existingPath: string, newPath: string) => Promise<void>;
+  /** Removes a directory entry (never follows a symlink). */
   readonly unlink: (path: string) => Promise<void>;
+  /** Stats a path without following a symlink. */
   readonly lstat: (path: string) => Promise<Stats>;
+  /** Lists the entry names of a directory. */
   readonly readdir: (path: string) => Promise<string[]>;
+  /** Creates a directory and its parents; resolves to the first one created, if any. */
   readonly mkdir: (path: string, options: { recursive: true; mode: number }) => Promise<string | undefined>;
+  /** Sets a path's mode. */
   readonly chmod: (path: string, mode: number) => Promise<void>;
 }
 
@@ -70,6 +81,7 @@ export interface AtomicWriteOptions {
   readonly mode: number;
   /** SHA-256 of `bytes` (hex), already computed by the caller. */
   readonly digest: string;
+  /** The file system to write through. Default {@link nodeArtifactFs}. */
   readonly fs?: ArtifactFs;
   /** The random part of temporary file names: a seam for tests. */
   readonly tempSuffix?: () => string;
@@ -139,6 +151,7 @@ export async function writeAtomic(dir: string, fileName: string, bytes: Uint8Arr
 
 /** What {@link checkExisting} compares besides the digest, and whether it fsyncs. */
 export interface CheckExistingOptions {
+  /** Expected size in bytes, checked before the bytes are read and hashed. */
   readonly size?: number;
   /** Expected permission bits. */
   readonly mode?: number;

@@ -16,12 +16,19 @@ export const DEFAULT_MAX_DEPTH = 256;
 
 /** What {@link ConfigFileSystem.fstat} must report. A `fs.Stats` qualifies. */
 export interface ConfigFileStats {
+  /** Size in bytes. */
   readonly size: number;
+  /** True for a regular file: the only kind that is read. */
   isFile(): boolean;
+  /** True for a directory. */
   isDirectory(): boolean;
+  /** True for a named pipe. */
   isFIFO(): boolean;
+  /** True for a Unix socket. */
   isSocket(): boolean;
+  /** True for a character device (`/dev/zero`, a terminal). */
   isCharacterDevice(): boolean;
+  /** True for a block device. */
   isBlockDevice(): boolean;
 }
 
@@ -30,9 +37,22 @@ export interface ConfigFileStats {
  * (EACCES, EIO) here instead of mocking modules. The default is fs-extra's.
  */
 export interface ConfigFileSystem {
+  /** Opens `path` read-only (with `O_NONBLOCK` and `O_NOCTTY` where the OS has them); resolves to a file descriptor. */
   open(path: string, flags: number): Promise<number>;
+  /** Stats the open file. */
   fstat(fd: number): Promise<ConfigFileStats>;
-  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  /** Reads up to `length` bytes at `position` into `buffer` at `offset`, as `fs.read`. */
+  read(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{
+    /** How many bytes were read; 0 at the end of the file. */
+    bytesRead: number;
+  }>;
+  /** Closes the descriptor. A failure is logged, never thrown over the read's outcome. */
   close(fd: number): Promise<void>;
 }
 

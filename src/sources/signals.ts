@@ -6,6 +6,7 @@ import { log } from '../internal/debug.js';
 
 /** How a requested reload ended; `ConfigStore.requestReload` resolves to one. */
 export interface ReloadRequestOutcome {
+  /** Whether the reload committed, found nothing to change, or did not happen. */
   readonly status: 'applied' | 'unchanged' | 'rejected';
   /** Why the reload was rejected. */
   readonly error?: unknown;
@@ -17,6 +18,7 @@ export interface ReloadRequestOutcome {
  * should never reject.
  */
 export interface ReloadRequester {
+  /** Reloads with what `loadFn` returns (or resolves to), coalescing bursts; resolves to the outcome, never rejects. */
   requestReload(loadFn: () => unknown): Promise<ReloadRequestOutcome>;
 }
 

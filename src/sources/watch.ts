@@ -24,6 +24,7 @@ export type WatchErrorPhase = 'read' | 'change' | 'watch';
 
 /** The second argument of {@link WatchConfigFileOptions.onError}. */
 export interface WatchErrorContext {
+  /** Which step failed. */
   readonly phase: WatchErrorPhase;
   /** The watched path, as given. */
   readonly path: string;

@@ -44,12 +44,15 @@ export type ReloadResult<T, D> = CommitResult<T, D>;
 /** What {@link ConfigStore.requestReload} resolves to. It never rejects. */
 export type ReloadOutcome<T, D> =
   | {
+      /** The reload committed a new generation (`applied`) or found the config equal to the live one (`unchanged`). */
       readonly status: 'applied' | 'unchanged';
+      /** The live snapshot after the reload. */
       readonly snapshot: Snapshot<T, D>;
       /** Set when commit hooks failed (`ERR_COMMIT`): the swap stands, but not every participant switched. */
       readonly error?: ReloadError;
     }
   | {
+      /** The reload did not happen; the live snapshot stayed the very same object. */
       readonly status: 'rejected';
       /** Why: `ERR_LOAD`, `ERR_VALIDATION`, `ERR_PREPARE` or `ERR_ABORTED`. */
       readonly error: ReloadError;
@@ -57,10 +60,13 @@ export type ReloadOutcome<T, D> =
 
 /** What subscribers receive after each commit that changed the config. */
 export interface ChangeEvent<T, D> {
+  /** The new live snapshot. */
   readonly snapshot: Snapshot<T, D>;
-  /** `null` at cold start. */
+  /** The snapshot it replaced; `null` at cold start. */
   readonly previous: Snapshot<T, D> | null;
+  /** What changed, as immer patches (paths into the config). */
   readonly patches: readonly Patch[];
+  /** Commit hooks that threw; the swap stands. Empty when every participant switched. */
   readonly commitFailures: readonly ReloadFailure[];
 }
 
@@ -180,6 +186,13 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * Waits (first come, first served) for the single reload slot and opens a transaction
    * on the live snapshot.
    * @throws {ReloadError} `ERR_ABORTED` when the signal aborts while waiting
+   * @example
+   * ```ts
+   * await using txn = await store.begin({ signal: AbortSignal.timeout(5_000) });
+   * txn.update((draft) => { draft.port = 9090; });
+   * const prepared = await txn.prepare();     // fallible; nothing visible yet
+   * if (!prepared.isUnchanged) prepared.commit();
+   * ```
    */
   async begin(options: ReloadOptions = {}): Promise<Transaction<T, D, I>> {
     this.#status.attempted();
@@ -199,6 +212,11 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * Reloads with the config `load` returns, for triggers (signals, file watchers, an
    * HTTP endpoint). Requests made while one runs coalesce into one more run (with the
    * latest `load`). Never rejects: resolves to an outcome, also kept in {@link status}.
+   * @example
+   * ```ts
+   * const outcome = await store.requestReload(() => readConfigFile('/etc/mydaemon/config.json'));
+   * if (outcome.status === 'rejected') console.warn(outcome.error.code, outcome.error.message);
+   * ```
    */
   requestReload(load: () => unknown): Promise<ReloadOutcome<T, D>> {
     return this.#coalescer.run(async () => {
@@ -229,6 +247,11 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   /**
    * Pins the live snapshot: its artifacts stay GC roots and {@link synchronize} waits
    * until the pin is released. Use with `using`.
+   * @example
+   * ```ts
+   * using pin = store.pin();            // released when the block ends
+   * await serveRequest(pin.snapshot);   // one generation for the whole request
+   * ```
    */
   pin(): Pin<T, D> {
     return this.#pins.pin(this.load());
@@ -239,6 +262,12 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * old readers). Bounded by a timeout (default 30 s) so one stuck holder cannot hold
    * generations for ever.
    * @throws {SynchronizeError} `ERR_SYNC_TIMEOUT` or `ERR_ABORTED`
+   * @example
+   * ```ts
+   * await store.reload(next);
+   * await store.synchronize({ timeoutMs: 10_000 });   // every reader moved on
+   * await oldPool.close();
+   * ```
    */
   synchronize(options: SynchronizeOptions = {}): Promise<void> {
     return this.#pins.waitUntilNoneBelow(this.load().generation, options);
@@ -249,6 +278,12 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * reloads, never for rejected ones). A listener that throws or rejects does not affect
    * the others or the store; it is counted in `status().listenerErrors`.
    * @returns a function that unsubscribes
+   * @example
+   * ```ts
+   * const unsubscribe = store.subscribe(({ snapshot, patches }) => {
+   *   console.log(`generation ${snapshot.generation}:`, patches.map((p) => p.path.join('.')));
+   * });
+   * ```
    */
   subscribe(listener: ChangeListener<T, D>): () => void {
     this.#listeners.add(listener);
@@ -268,6 +303,11 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * open transactions, leases and the artifact store's keep-list.
    * @throws {ConfigurationError} `ERR_NOT_CONFIGURED` without an artifact store
    * @throws {ArtifactError} `ERR_ARTIFACT_IO` when the file system fails
+   * @example
+   * ```ts
+   * const report = await store.collectGarbage({ dryRun: true });
+   * for (const { artifact, roots } of report.entries) console.log(artifact.path, roots.map((r) => r.kind));
+   * ```
    */
   async collectGarbage(options: CollectGarbageOptions = {}): Promise<GcReport> {
     const artifacts = this.#artifacts;

@@ -6,6 +6,7 @@ import type { Snapshot } from './snapshot.js';
  * artifacts and holds back {@link ConfigStore.synchronize}. Use with `using`.
  */
 export interface Pin<T = unknown, D = Record<string, unknown>> extends Disposable {
+  /** The pinned snapshot: the one live when the pin was taken. */
   readonly snapshot: Snapshot<T, D>;
   /** True once released. */
   readonly released: boolean;

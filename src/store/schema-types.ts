@@ -5,26 +5,56 @@
 
 /** The Standard Schema v1 interface (zod 4, valibot, arktype…), as its spec publishes it. */
 export interface StandardSchemaV1<Input = unknown, Output = Input> {
+  /** The validator's Standard Schema interface. */
   readonly '~standard': StandardSchemaProps<Input, Output>;
 }
 
 /** The `~standard` property of a Standard Schema v1 validator. */
 export interface StandardSchemaProps<Input = unknown, Output = Input> {
+  /** The version of the Standard Schema spec: 1. */
   readonly version: 1;
+  /** The library that implements it (`zod`, `valibot`, …). */
   readonly vendor: string;
+  /** Validates `value`: its output (possibly transformed) or its issues. May be async. */
   readonly validate: (value: unknown) => StandardSchemaResult<Output> | Promise<StandardSchemaResult<Output>>;
-  readonly types?: { readonly input: Input; readonly output: Output } | undefined;
+  /** Carries the input and output types, for inference only; absent at run time. */
+  readonly types?:
+    | {
+        /** What the schema accepts. */
+        readonly input: Input;
+        /** What validation yields. */
+        readonly output: Output;
+      }
+    | undefined;
 }
 
 /** What a Standard Schema validator returns. */
 export type StandardSchemaResult<Output> =
-  | { readonly value: Output; readonly issues?: undefined }
-  | { readonly issues: readonly StandardSchemaIssue[] };
+  | {
+      /** The validated (and possibly transformed) value. */
+      readonly value: Output;
+      /** Absent on success. */
+      readonly issues?: undefined;
+    }
+  | {
+      /** Why the value is invalid; never empty. */
+      readonly issues: readonly StandardSchemaIssue[];
+    };
 
 /** One Standard Schema issue. */
 export interface StandardSchemaIssue {
+  /** What is wrong, in words. */
   readonly message: string;
-  readonly path?: readonly (PropertyKey | { readonly key: PropertyKey })[] | undefined;
+  /** Where, as keys from the root; txconfig turns it into a JSON Pointer. */
+  readonly path?:
+    | readonly (
+        | PropertyKey
+        | {
+            /** One key of the path. */
+            readonly key: PropertyKey;
+          }
+      )[]
+    | undefined;
 }
 
 /** A JSON Schema document (draft-07 / 2019-09 / 2020-12 vocabulary, as ajv reads it). */

@@ -22,6 +22,7 @@ export interface StatusError {
   readonly code: string;
   /** The code of the cause when that is a txconfig error too (e.g. `ERR_PARSE` under `ERR_LOAD`). */
   readonly causeCode: string | null;
+  /** The error's message, for people; may change between versions. */
   readonly message: string;
   /** Milliseconds since the epoch. */
   readonly at: number;
@@ -35,10 +36,15 @@ export interface ConfigStatus {
   readonly digest: string;
   /** True when the last reload that ended (not counting aborts) applied fully or found nothing to change. */
   readonly lastReloadSuccessful: boolean;
+  /** When the last transaction began, in milliseconds since the epoch; `null` before any. */
   readonly lastAttemptAt: number | null;
+  /** When a reload last ended `applied` or `unchanged`; `null` before any. */
   readonly lastSuccessAt: number | null;
+  /** When a reload last ended `rejected` or `failed`; `null` before any. */
   readonly lastFailureAt: number | null;
+  /** How many reloads ended each way. */
   readonly counters: ReloadCounters;
+  /** The error the last unsuccessful reload ended with (kept after later successes); `null` before any. */
   readonly lastError: StatusError | null;
   /** Generations held by pins, ascending. */
   readonly pinnedGenerations: readonly number[];
@@ -58,11 +64,13 @@ export class StatusRecorder {
   #lastError: StatusError | null = null;
   #listenerErrors = 0;
 
+  /** A transaction began. */
   attempted(): void {
     this.#counters.attempted++;
     this.#lastAttemptAt = Date.now();
   }
 
+  /** A reload ended with every commit hook done (`applied`) or with nothing to change (`unchanged`). */
   succeeded(kind: 'applied' | 'unchanged'): void {
     this.#counters[kind]++;
     this.#lastReloadSuccessful = true;
@@ -78,10 +86,12 @@ export class StatusRecorder {
     this.#lastError = describe(error, at);
   }
 
+  /** A transaction was cancelled by its caller; does not change `lastReloadSuccessful`. */
   aborted(): void {
     this.#counters.aborted++;
   }
 
+  /** A subscriber threw or rejected. */
   listenerFailed(): void {
     this.#listenerErrors++;
   }

@@ -20,6 +20,7 @@ export type Recipe<T> = (draft: Draft<T>) => void | T;
 /** What a commit did. A union keyed on `status`. */
 export type CommitResult<T, D> =
   | {
+      /** A new generation is live. */
       readonly status: 'applied';
       /** The new live snapshot. */
       readonly snapshot: Snapshot<T, D>;
@@ -31,11 +32,15 @@ export type CommitResult<T, D> =
       readonly commitFailures: readonly ReloadFailure[];
     }
   | {
+      /** The candidate equals the live config: no new generation, no commit hook, no subscriber. */
       readonly status: 'unchanged';
       /** The live snapshot, the very same object as before. */
       readonly snapshot: Snapshot<T, D>;
+      /** The same object as `snapshot`. */
       readonly previous: Snapshot<T, D>;
+      /** Always empty. */
       readonly patches: readonly [];
+      /** Always empty: no commit hook ran. */
       readonly commitFailures: readonly [];
     };
 
@@ -44,9 +49,13 @@ export type CommitResult<T, D> =
  * not part of the public API.
  */
 export interface TransactionHost<T, D> {
+  /** The store's own immer instance (auto-freeze on), for recipes. */
   readonly immer: Immer;
+  /** Every participant, in registration order. */
   readonly participants: readonly Participant<T>[];
+  /** Where participants write artifacts; `undefined` when the store has none. */
   readonly artifacts: ArtifactStore | undefined;
+  /** Validates a candidate: the validated value (or a promise of it), or throws a ValidationError. */
   validate(candidate: unknown): unknown;
   /** The live snapshot, `null` before the cold start. */
   live(): Snapshot<T, D> | null;
@@ -171,13 +180,17 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   /**
    * Ends an open transaction without preparing, or rolls back a prepared one.
    * Ending one that already ended does nothing.
+   * @throws {ReloadError} `ERR_PREPARE` when rolling back a prepared transaction and a rollback hook failed (all of them still ran)
    */
   async abort(): Promise<void> {
     if (this.#state === 'open') this.#end('aborted', { kind: 'aborted' });
     else if (this.#state === 'prepared') await this.#rollbackPrepared();
   }
 
-  /** `await using txn = await store.begin()` aborts it if it did not end. */
+  /**
+   * `await using txn = await store.begin()` aborts it if it did not end.
+   * @throws {ReloadError} as {@link abort}
+   */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.abort();
   }
