@@ -23,6 +23,29 @@ export interface CopyJsonOptions {
   readonly freeze?: boolean;
   /** Where `value` sits in the whole config, for error paths. Restored before returning. */
   readonly path?: (string | number)[];
+  /**
+   * Take nodes that are already checked, frozen JSON data ({@link isCheckedJson}) as they
+   * are, without a copy: a mutable copy of the rest, around them. Default `false`.
+   */
+  readonly keepChecked?: boolean;
+}
+
+// Every object and array a frozen copy created (the nodes of snapshots): checked JSON
+// data that can never change, so a later copy may take it as it is.
+const checked = new WeakSet<object>();
+
+/** True for an object or array that a frozen {@link copyJson} (or the reconciler) created. */
+export function isCheckedJson(value: unknown): boolean {
+  return typeof value === 'object' && value !== null && checked.has(value);
+}
+
+/**
+ * Marks a frozen object or array whose members are all checked JSON data as checked.
+ * For the reconciler, which builds new nodes out of checked ones.
+ */
+export function markChecked<T extends object>(frozen: T): T {
+  checked.add(frozen);
+  return frozen;
 }
 
 /**
@@ -32,10 +55,17 @@ export interface CopyJsonOptions {
  * `undefined` members.
  */
 export function copyJson(value: unknown, options: CopyJsonOptions = {}): unknown {
-  return copy(value, options.freeze === true, options.path ?? [], new Set());
+  return copy(value, { freeze: options.freeze === true, keep: options.keepChecked === true, ancestors: new Set() }, options.path ?? []);
 }
 
-function copy(value: unknown, freeze: boolean, path: (string | number)[], ancestors: Set<object>): unknown {
+interface CopyContext {
+  readonly freeze: boolean;
+  readonly keep: boolean;
+  // Objects on the current path: a second visit is a cycle.
+  readonly ancestors: Set<object>;
+}
+
+function copy(value: unknown, context: CopyContext, path: (string | number)[]): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -44,34 +74,61 @@ function copy(value: unknown, freeze: boolean, path: (string | number)[], ancest
       return Number.isFinite(value) ? value : notJson(path, String(value));
     case 'object': {
       if (value === null) return null;
+      if (context.keep && checked.has(value)) return value;
+      const { ancestors } = context;
       if (ancestors.has(value)) notJson(path, 'a cycle');
       let out: unknown[] | Record<string, unknown>;
       ancestors.add(value);
+      // No try/finally around the recursion: a throw abandons the whole copy, so the
+      // path and the ancestors do not need restoring on that way out.
       if (Array.isArray(value)) {
-        out = [];
+        const items: unknown[] = [];
         for (let index = 0; index < value.length; index++) {
-          path.push(index);
-          out.push(copy(value[index], freeze, path, ancestors));
-          path.pop();
+          const item: unknown = value[index];
+          items.push(isScalar(item) ? item : (path.push(index), copyAt(item, context, path)));
         }
+        out = items;
       } else if (isPlainObject(value)) {
         out = {};
         for (const key of Object.keys(value)) {
           const item = value[key];
           if (item === undefined) continue;
-          path.push(key);
-          defineMember(out, key, copy(item, freeze, path, ancestors));
-          path.pop();
+          setMember(out, key, isScalar(item) ? item : (path.push(key), copyAt(item, context, path)));
         }
       } else {
         return notJson(path, `an instance of ${value.constructor.name || 'a class'}`);
       }
       ancestors.delete(value);
-      return freeze ? Object.freeze(out) : out;
+      return context.freeze ? markChecked(Object.freeze(out)) : out;
     }
     default:
       return notJson(path, `a ${typeof value}`);
   }
+}
+
+/** `copy` of a member whose key the caller pushed on `path`; pops it. */
+function copyAt(value: unknown, context: CopyContext, path: (string | number)[]): unknown {
+  const copied = copy(value, context, path);
+  path.pop();
+  return copied;
+}
+
+/** A string, a boolean or a finite number: copied as it is, without a call. */
+function isScalar(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'string' || type === 'boolean' || (type === 'number' && Number.isFinite(value));
+}
+
+/**
+ * Sets an own, enumerable member of a fresh plain object, as {@link defineMember} does,
+ * but by plain assignment (much faster) when `key` is not a property of
+ * `Object.prototype`: then no setter and no read-only property can be reached, even when
+ * the prototype was changed or frozen. Keys like `__proto__`, `constructor` or
+ * `toString` go through defineProperty.
+ */
+export function setMember(target: Record<string, unknown>, key: string, value: unknown): void {
+  if (key in Object.prototype) defineMember(target, key, value);
+  else target[key] = value;
 }
 
 /**

@@ -1,5 +1,5 @@
 import type { Patch } from 'immer';
-import { copyJson, defineMember, isPlainObject, notJson } from './json-data.js';
+import { copyJson, isPlainObject, markChecked, notJson, setMember } from './json-data.js';
 
 /** The result of {@link reconcile}. */
 export interface Reconciled {
@@ -47,10 +47,16 @@ class Walker {
       return value;
     }
     if (Array.isArray(next) && Array.isArray(prev) && prev.length === next.length) {
-      return this.#within(next, path, () => this.#mergeArray(prev, next, path));
+      this.#enter(next, path);
+      const value = this.#mergeArray(prev, next, path);
+      this.#ancestors.delete(next);
+      return value;
     }
     if (isPlainObject(next) && isPlainObject(prev)) {
-      return this.#within(next, path, () => this.#mergeObject(prev, next, path));
+      this.#enter(next, path);
+      const value = this.#mergeObject(prev, next, path);
+      this.#ancestors.delete(next);
+      return value;
     }
     const value = this.build(next, path);
     this.patches.push({ op: 'replace', path: [...path], value });
@@ -62,61 +68,87 @@ class Walker {
     return copyJson(next, { freeze: true, path });
   }
 
+  // The member loops below push the key on `path`, recurse, and pop it; no try/finally:
+  // a throw abandons the whole walk, so nothing needs restoring on that way out. The new
+  // node is only built from the first changed member on: an unchanged subtree (the
+  // common case) costs a walk and no allocation.
+
   #mergeArray(prev: readonly unknown[], next: readonly unknown[], path: (string | number)[]): unknown {
-    let changed = false;
-    const out: unknown[] = [];
+    let out: unknown[] | undefined;
     for (let index = 0; index < next.length; index++) {
-      const value = this.#at(path, index, () => this.merge(prev[index], next[index], path));
-      if (value !== prev[index]) changed = true;
-      out.push(value);
+      const before = prev[index];
+      const item = next[index];
+      let value = before;
+      if (item !== before || !isScalar(before)) {
+        path.push(index);
+        value = this.merge(before, item, path);
+        path.pop();
+      }
+      if (out !== undefined) out.push(value);
+      else if (value !== before) (out = prev.slice(0, index)).push(value);
     }
-    return changed ? Object.freeze(out) : prev;
+    return out === undefined ? prev : markChecked(Object.freeze(out));
   }
 
   #mergeObject(prev: Record<string, unknown>, next: Record<string, unknown>, path: (string | number)[]): unknown {
-    let changed = false;
-    const out: Record<string, unknown> = {};
+    let out: Record<string, unknown> | undefined;
     let kept = 0;
-    for (const key of Object.keys(next)) {
+    const keys = Object.keys(next);
+    for (let index = 0; index < keys.length; index++) {
+      const key = keys[index] as string;
       const item = next[key];
       if (item === undefined) continue;
       let value: unknown;
       if (Object.hasOwn(prev, key)) {
         kept++;
-        value = this.#at(path, key, () => this.merge(prev[key], item, path));
-        if (value !== prev[key]) changed = true;
+        const before = prev[key];
+        value = before;
+        if (item !== before || !isScalar(before)) {
+          path.push(key);
+          value = this.merge(before, item, path);
+          path.pop();
+        }
+        if (value === before) {
+          if (out !== undefined) setMember(out, key, value);
+          continue;
+        }
       } else {
-        value = this.#at(path, key, () => this.build(item, path));
+        path.push(key);
+        value = this.build(item, path);
+        path.pop();
         this.patches.push({ op: 'add', path: [...path, key], value });
-        changed = true;
       }
-      defineMember(out, key, value);
+      out ??= unchangedMembers(prev, next, keys, index);
+      setMember(out, key, value);
     }
     if (kept !== Object.keys(prev).length) {
+      out ??= unchangedMembers(prev, next, keys, keys.length);
       for (const key of Object.keys(prev)) {
         if (!Object.hasOwn(out, key)) this.patches.push({ op: 'remove', path: [...path, key] });
       }
-      changed = true;
     }
-    return changed ? Object.freeze(out) : prev;
+    return out === undefined ? prev : markChecked(Object.freeze(out));
   }
 
-  #within<R>(node: object, path: (string | number)[], body: () => R): R {
+  /** Marks `node` as on the current path; a second visit is a cycle. */
+  #enter(node: object, path: (string | number)[]): void {
     if (this.#ancestors.has(node)) notJson(path, 'a cycle');
     this.#ancestors.add(node);
-    try {
-      return body();
-    } finally {
-      this.#ancestors.delete(node);
-    }
   }
+}
 
-  #at<R>(path: (string | number)[], key: string | number, body: () => R): R {
-    path.push(key);
-    try {
-      return body();
-    } finally {
-      path.pop();
-    }
+/** A string, a boolean or a number of a checked (previous) value: equal means the same. */
+function isScalar(value: unknown): boolean {
+  const type = typeof value;
+  return type === 'string' || type === 'boolean' || type === 'number';
+}
+
+/** A new object with the members `keys[0 … end)` of `next`, all unchanged: their values are `prev`'s. */
+function unchangedMembers(prev: Record<string, unknown>, next: Record<string, unknown>, keys: readonly string[], end: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let index = 0; index < end; index++) {
+    const key = keys[index] as string;
+    if (next[key] !== undefined) setMember(out, key, prev[key]);
   }
+  return out;
 }

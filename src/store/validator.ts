@@ -42,11 +42,47 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
   // ajv writes defaults into the data it checks, so a schema with defaults gets a
   // private mutable copy; without defaults the candidate is checked as it is.
   const mutates = hasKeyword(schema, 'default');
+  const sharesChecked = mutates && ajv === undefined && defaultsAreTyped(schema);
+  // ajv's generated code is sloppy-mode today, so a write into a frozen node is ignored;
+  // if a future ajv emitted strict code, the write would throw a TypeError instead. Either
+  // way the shortcut's answer is not used and the full-copy validation below decides.
+  const checkShared = (data: unknown): boolean => {
+    try {
+      return check(data);
+    } catch (error) {
+      if (error instanceof TypeError) return false;
+      throw error;
+    }
+  };
   return (candidate) => {
+    if (sharesChecked) {
+      // First try: copy only what is not already a snapshot's node (a recipe's candidate
+      // shares every unchanged subtree with the live config). Those nodes passed this
+      // validation with their defaults applied; if ajv still wants to write a default into
+      // one (the subtree moved where other defaults apply), the write is refused (frozen),
+      // the property stays undefined and its `type` check fails: we never accept that
+      // result, but redo the validation on a full copy below, which gives the same result
+      // (or the same errors) as if this try had not happened.
+      const data = copyJson(candidate, { keepChecked: true });
+      if (checkShared(data)) return data;
+    }
     const data = mutates ? copyJson(candidate) : candidate;
     if (check(data)) return data;
     throw new ValidationError((check.errors ?? []).map(ajvIssue));
   };
+}
+
+/**
+ * True when every subschema with a `default` also has a `type`, which `undefined` never
+ * satisfies: then a default ajv could not write (into a frozen node) always makes the
+ * validation fail, and is never silently missing. Our own ajv only (no coercion, no
+ * `removeAdditional`, no custom keywords that could write into the data).
+ */
+function defaultsAreTyped(schema: unknown): boolean {
+  if (schema === null || typeof schema !== 'object') return true;
+  if (Array.isArray(schema)) return schema.every(defaultsAreTyped);
+  if ('default' in schema && !('type' in schema)) return false;
+  return Object.values(schema).every(defaultsAreTyped);
 }
 
 function ajvIssue(error: ErrorObject): ValidationIssue {

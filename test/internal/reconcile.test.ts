@@ -60,3 +60,39 @@ describe('reconcile', () => {
     expect((error as ValidationError).issues[0]?.path).toBe('/a/b/1');
   });
 });
+
+describe('reconcile of a whole new object (a freshly parsed file)', () => {
+  it('builds only the nodes on the path to a change', () => {
+    const previous = start({ a: { list: [1, { x: 1 }, 3], keep: { y: [true] } }, b: 's' }) as { a: { list: unknown[]; keep: object } };
+    const { value, patches } = reconcile(previous, { b: 's', a: { keep: { y: [true] }, list: [1, { x: 2 }, 3] } });
+    const next = value as typeof previous;
+    expect(next).not.toBe(previous);
+    expect(next.a.keep).toBe(previous.a.keep);
+    expect(next.a.list).not.toBe(previous.a.list);
+    expect(next.a.list[2]).toBe(3);
+    expect(Object.isFrozen(next.a.list)).toBe(true);
+    expect(patches).toEqual([{ op: 'replace', path: ['a', 'list', 1, 'x'], value: 2 }]);
+    expect(applyPatches(previous, patches)).toEqual(next);
+  });
+
+  it('keeps the members before and after the first change, in the order of the new object', () => {
+    const previous = start({ a: 1, b: 2, c: 3 });
+    const { value } = reconcile(previous, { c: 3, b: 20, a: 1 });
+    expect(Object.entries(value as object)).toEqual([['c', 3], ['b', 20], ['a', 1]]);
+  });
+
+  it('sees a removed member even when every other member is unchanged', () => {
+    const previous = start({ a: 1, b: { c: 2 }, gone: true }) as Record<string, unknown>;
+    const { value, patches } = reconcile(previous, { a: 1, b: { c: 2 }, skipped: undefined });
+    expect(value).toEqual({ a: 1, b: { c: 2 } });
+    expect((value as Record<string, unknown>).b).toBe(previous.b);
+    expect(patches).toEqual([{ op: 'remove', path: ['gone'] }]);
+  });
+
+  it('refuses a cycle in the new object', () => {
+    const previous = start({ a: { b: {} } });
+    const cyclic: Record<string, unknown> = { b: {} };
+    (cyclic.b as Record<string, unknown>).loop = cyclic;
+    expect(() => reconcile(previous, { a: cyclic })).toThrow(ValidationError);
+  });
+});
