@@ -1,0 +1,53 @@
+// A figure is one measured number of txconfig next to its baseline, measured in the same
+// run. The ratio is what holds on a noisy machine; the absolute value is for reference.
+
+/** How a figure is judged: `ratio` (value / baseline) or `value`, against a limit. */
+export interface Target {
+  readonly of: 'ratio' | 'value';
+  readonly op: '<=' | '<' | '>=';
+  readonly limit: number;
+}
+
+/** One row of the report, as printed and as written to `--json`. */
+export interface Figure {
+  /** Stable key of the row, to compare runs across commits (`reload.file.vs-sorted`). */
+  readonly id: string;
+  /** The question of issue 6 it answers (1-5). */
+  readonly question: number;
+  readonly name: string;
+  /** txconfig's figure. */
+  readonly value: number;
+  readonly unit: string;
+  /** What it is compared with. */
+  readonly baseline: string;
+  /** The baseline's figure, same unit, same run. */
+  readonly baselineValue: number;
+  /** value / baselineValue. */
+  readonly ratio: number;
+  /** The target as text (`ratio <= 0.5`), or null when the figure is reported only. */
+  readonly target: string | null;
+  /** Whether the target was met, computed from the figures; null without a target. */
+  readonly met: boolean | null;
+}
+
+/** What a benchmark measured, before the ratio and the verdict are computed. */
+export interface Measured {
+  readonly id: string;
+  readonly question: number;
+  readonly name: string;
+  readonly value: number;
+  readonly unit: string;
+  readonly baseline: string;
+  readonly baselineValue: number;
+  readonly target?: Target;
+}
+
+/** Computes the ratio and, when there is a target, whether it was met. */
+export function figure(measured: Measured): Figure {
+  const { target, ...rest } = measured;
+  const ratio = measured.baselineValue === 0 ? Number.POSITIVE_INFINITY : measured.value / measured.baselineValue;
+  if (target === undefined) return { ...rest, ratio, target: null, met: null };
+  const subject = target.of === 'ratio' ? ratio : measured.value;
+  const met = target.op === '<=' ? subject <= target.limit : target.op === '<' ? subject < target.limit : subject >= target.limit;
+  return { ...rest, ratio, target: `${target.of} ${target.op} ${target.limit}`, met };
+}
