@@ -102,6 +102,12 @@ const O_DIR = constants.O_RDONLY | constants.O_DIRECTORY;
 /**
  * Writes `bytes` to `dir/fileName` atomically and durably, or reuses an identical file.
  *
+ * A file already at the path is checked first (no symlink followed, size, mode, bytes)
+ * and reused without writing anything: re-putting unchanged content, which participants
+ * do on every reload that changed something else, costs a read, not a write. Only when
+ * no file is there is a temporary file written and linked into place; `link` failing
+ * with `EEXIST` (a file appeared meanwhile) falls back to the same check.
+ *
  * On failure the temporary file is removed and no partial final file exists.
  * @throws {ArtifactError} `ERR_ARTIFACT_INTEGRITY` (a different file is already there),
  *   `ERR_ARTIFACT_UNSAFE_PATH` (a symlink or non-regular file is there),
@@ -113,6 +119,8 @@ export async function writeAtomic(dir: string, fileName: string, bytes: Uint8Arr
   const { digest, mode } = options;
   let tempPath: string | undefined;
   try {
+    const reused = await reuseIfPresent(fs, dir, finalPath, digest, bytes.byteLength, mode);
+    if (reused !== null) return reused;
     let handle: FileHandle;
     ({ handle, tempPath } = await openTemp(fs, dir, options.tempSuffix ?? randomSuffix));
     try {
@@ -127,11 +135,7 @@ export async function writeAtomic(dir: string, fileName: string, bytes: Uint8Arr
       await fs.link(tempPath, finalPath);
     } catch (error) {
       if (codeOf(error) !== 'EEXIST') throw error;
-      await checkExisting(fs, finalPath, digest, { size: bytes.byteLength, mode, fsync: true });
-      // The file may come from a writer that has not fsynced the directory yet.
-      await fsyncDir(fs, dir);
-      log.artifacts('reused %s', finalPath);
-      return { created: false };
+      return await reuseExisting(fs, dir, finalPath, digest, bytes.byteLength, mode);
     }
     const linked = tempPath;
     tempPath = undefined;
@@ -147,6 +151,26 @@ export async function writeAtomic(dir: string, fileName: string, bytes: Uint8Arr
   } finally {
     if (tempPath !== undefined) await removeQuietly(fs, tempPath);
   }
+}
+
+/** {@link reuseExisting}, or `null` when nothing is at `finalPath` (then the caller writes it). */
+async function reuseIfPresent(fs: ArtifactFs, dir: string, finalPath: string, digest: string, size: number, mode: number): Promise<AtomicWriteResult | null> {
+  try {
+    return await reuseExisting(fs, dir, finalPath, digest, size, mode);
+  } catch (error) {
+    const missing = error instanceof ArtifactError && error.code === 'ERR_ARTIFACT_INTEGRITY' && codeOf(error.cause) === 'ENOENT';
+    if (missing) return null;
+    throw error;
+  }
+}
+
+/** Hands out the file already at `finalPath` if it is exactly the artifact; throws as {@link checkExisting} otherwise. */
+async function reuseExisting(fs: ArtifactFs, dir: string, finalPath: string, digest: string, size: number, mode: number): Promise<AtomicWriteResult> {
+  // fsync: the file (and below, its directory entry) may come from a writer that crashed before its own fsyncs.
+  await checkExisting(fs, finalPath, digest, { size, mode, fsync: true });
+  await fsyncDir(fs, dir);
+  log.artifacts('reused %s', finalPath);
+  return { created: false };
 }
 
 /** What {@link checkExisting} compares besides the digest, and whether it fsyncs. */

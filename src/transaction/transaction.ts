@@ -206,15 +206,18 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     }
     let config: unknown;
     let patches: readonly Patch[];
+    let digest: string;
     try {
       this.#signal.throwIfAborted();
       const validated = await host.validate(candidate);
       this.#signal.throwIfAborted();
       ({ value: config, patches } = reconcile(base?.config, validated, base !== null));
+      // Inside the try: whatever fails before the participants must end as a rejection
+      // that releases the slot, never as a throw that would hold it.
+      digest = digestOf(config);
     } catch (error) {
       return { failure: { participant: null, phase: 'validate', error } };
     }
-    const digest = digestOf(config);
     if (base !== null && digest === base.digest) {
       log.transaction('unchanged at generation %d', base.generation);
       const prepared = new PreparedTransaction(base, [], true, {

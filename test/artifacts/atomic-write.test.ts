@@ -36,9 +36,9 @@ describe('writeAtomic', () => {
     expect(await readdir(dir)).toEqual([FILE]);
   });
 
-  it('runs open, write, fchmod, fsync, close, link, unlink, then fsyncs the directory', async () => {
-    const calls: string[] = [];
-    const traced = Object.fromEntries(
+  /** Node's fs functions, recording each call's name (`open(dir)` for the directory). */
+  function tracedFs(calls: string[]): ArtifactFs {
+    return Object.fromEntries(
       Object.entries(nodeArtifactFs).map(([key, fn]) => [
         key,
         (...args: unknown[]) => {
@@ -48,8 +48,41 @@ describe('writeAtomic', () => {
         },
       ]),
     ) as unknown as ArtifactFs;
-    await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs: traced });
-    expect(calls).toEqual(['open', 'write', 'fchmod', 'fsync', 'close', 'link', 'unlink', 'open(dir)', 'fsync', 'close']);
+  }
+
+  it('looks for an existing file, then runs open, write, fchmod, fsync, close, link, unlink, then fsyncs the directory', async () => {
+    const calls: string[] = [];
+    await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs: tracedFs(calls) });
+    expect(calls).toEqual(['lstat', 'open', 'write', 'fchmod', 'fsync', 'close', 'link', 'unlink', 'open(dir)', 'fsync', 'close']);
+  });
+
+  it('reuses an identical existing file by reading it: no temporary file, no write', async () => {
+    await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST });
+    const calls: string[] = [];
+    const result = await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs: tracedFs(calls) });
+    expect(result).toEqual({ created: false });
+    expect(calls).toEqual(['lstat', 'open', 'fstat', 'read', 'fsync', 'close', 'open(dir)', 'fsync', 'close']);
+  });
+
+  it('falls back to reusing the file when one appears between the first look and the link (EEXIST)', async () => {
+    await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST });
+    const calls: string[] = [];
+    const traced = tracedFs(calls);
+    // The first look sees nothing, as if the file were written right after it.
+    let looked = false;
+    const racing: ArtifactFs = {
+      ...traced,
+      lstat: (path) => {
+        if (looked) return traced.lstat(path);
+        looked = true;
+        calls.push('lstat (sees nothing)');
+        return Promise.reject(Object.assign(new Error('ENOENT'), { code: 'ENOENT' }));
+      },
+    };
+    const result = await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs: racing });
+    expect(result).toEqual({ created: false });
+    expect(calls.slice(0, 7)).toEqual(['lstat (sees nothing)', 'open', 'write', 'fchmod', 'fsync', 'close', 'link']);
+    expect(await tempFiles()).toEqual([]);
   });
 
   it('reuses an identical existing file without writing: same inode, same mtime', async () => {
