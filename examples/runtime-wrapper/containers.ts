@@ -4,7 +4,8 @@
 // lease on its wrapper, so no reload and no garbage collection can take it away.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { dirname } from 'node:path';
 
 import createDebug from 'debug';
 import type { Artifact, ArtifactLease, ArtifactStore, DeepReadonly, GcReport } from 'txconfig';
@@ -39,10 +40,23 @@ export interface RunResult {
   readonly stderr: string;
 }
 
-/** A container operation failed. `code`: `ERR_CONTAINER_EXISTS`, `ERR_CONTAINER_ID`, `ERR_NO_CONTAINER`, `ERR_RUNTIME_FAILED`. */
+/** What went wrong with a container operation. */
+export type ContainerErrorCode =
+  /** The id is taken (also while that container is starting or stopping). */
+  | 'ERR_CONTAINER_EXISTS'
+  | 'ERR_CONTAINER_ID'
+  /** No running container has the id (or it is stopping). */
+  | 'ERR_NO_CONTAINER'
+  | 'ERR_RUNTIME_FAILED'
+  /** The wrapper a start was about to use is missing or changed (`cause`: the `ArtifactError`). */
+  | 'ERR_WRAPPER_INVALID'
+  /** The state file could not be read, parsed or written (`cause`: the failure). */
+  | 'ERR_STATE_FILE';
+
+/** A container operation failed; `code` says how. */
 export class ContainerError extends Error {
   override name = 'ContainerError';
-  readonly code: 'ERR_CONTAINER_EXISTS' | 'ERR_CONTAINER_ID' | 'ERR_NO_CONTAINER' | 'ERR_RUNTIME_FAILED';
+  readonly code: ContainerErrorCode;
 
   constructor(code: ContainerError['code'], message: string, options?: { cause?: unknown }) {
     super(message, options);
@@ -52,16 +66,28 @@ export class ContainerError extends Error {
 
 const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 
+/** One id in the engine: `container` is null while it starts; `stopping` from the first turn of stop() on. */
+interface Entry {
+  container: Container | null;
+  readonly lease: ArtifactLease | null;
+  stopping: boolean;
+}
+
 /** Starts, execs into and stops simulated containers; records them in `stateFile` so a restarted daemon finds them. */
 export class ContainerEngine {
   readonly #store: RuntimeSource;
   readonly #artifacts: ArtifactStore;
   readonly #stateFile: string | null;
-  /** Running containers and their leases. An id is here from the first turn of start() on, so a second start of it fails. */
-  readonly #running = new Map<string, { container: Container | null; lease: ArtifactLease | null }>();
+  /** Containers and their leases. An id is here from the first turn of start() to the end of stop(), so no second start of it can begin. */
+  readonly #running = new Map<string, Entry>();
   /** The state file writes, one after the other, so an older list never lands last. */
   #saving: Promise<void> = Promise.resolve();
 
+  /**
+   * @param store - Where the runtime table comes from (the live snapshot).
+   * @param artifacts - The store the wrappers are in; leases are taken there.
+   * @param options - `stateFile`: where the container list is kept across restarts.
+   */
   constructor(store: RuntimeSource, artifacts: ArtifactStore, options: { stateFile?: string } = {}) {
     this.#store = store;
     this.#artifacts = artifacts;
@@ -73,11 +99,15 @@ export class ContainerEngine {
     return [...this.#running.values()].flatMap(({ container }) => (container === null ? [] : [container]));
   }
 
-  /** The running container `id`. @throws {ContainerError} `ERR_NO_CONTAINER` */
+  /** The running container `id`. @throws {ContainerError} `ERR_NO_CONTAINER` (also while it stops) */
   get(id: string): Container {
-    const container = this.#running.get(id)?.container ?? null;
-    if (container === null) throw new ContainerError('ERR_NO_CONTAINER', `no container ${JSON.stringify(id)}`);
-    return container;
+    return this.#entry(id).container;
+  }
+
+  #entry(id: string): Entry & { container: Container } {
+    const entry = this.#running.get(id);
+    if (entry?.container == null || entry.stopping) throw new ContainerError('ERR_NO_CONTAINER', `no container ${JSON.stringify(id)}`);
+    return entry as Entry & { container: Container };
   }
 
   /**
@@ -96,27 +126,30 @@ export class ContainerEngine {
     const snapshot = this.#store.load();
     const resolved = resolveRuntime(snapshot.derived.runtimes, runtime);
     const lease = resolved.artifact === null ? null : this.#artifacts.lease(resolved.artifact, `container ${id}`);
-    const entry: { container: Container | null; lease: ArtifactLease | null } = { container: null, lease };
+    const entry: Entry = { container: null, lease, stopping: false };
     this.#running.set(id, entry);
+    let result: RunResult;
+    let container: Container;
     try {
-      if (lease !== null) await this.#artifacts.verify(lease.artifact);
-      const container: Container = {
+      if (lease !== null) await verifyWrapper(this.#artifacts, lease.artifact);
+      container = {
         id,
         runtime: resolved.name,
         program: resolved.program,
         artifact: lease?.artifact ?? null,
         generation: snapshot.generation,
       };
-      const result = await runChecked(container.program, ['start', id]);
-      entry.container = container;
-      log('started %s with %s (generation %d): %s', id, container.runtime, container.generation, container.program);
-      await this.#save();
-      return { container, result };
+      result = await runChecked(container.program, ['start', id]);
     } catch (error) {
       this.#running.delete(id);
       lease?.release();
       throw error;
     }
+    // The runtime started it: from here on the container exists, whatever the state file says.
+    entry.container = container;
+    log('started %s with %s (generation %d): %s', id, container.runtime, container.generation, container.program);
+    await this.#save();
+    return { container, result };
   }
 
   /**
@@ -124,7 +157,7 @@ export class ContainerEngine {
    * @throws {ContainerError} `ERR_NO_CONTAINER`, `ERR_RUNTIME_FAILED`
    */
   async exec(id: string, args: readonly string[]): Promise<RunResult> {
-    const container = this.get(id);
+    const { container } = this.#entry(id);
     return runChecked(container.program, ['exec', id, ...args]);
   }
 
@@ -134,14 +167,22 @@ export class ContainerEngine {
    * @throws {ContainerError} `ERR_NO_CONTAINER`, `ERR_RUNTIME_FAILED` (the container stays)
    */
   async stop(id: string): Promise<{ container: Container; result: RunResult; gc: GcReport }> {
-    const container = this.get(id);
-    const result = await runChecked(container.program, ['delete', id]);
-    const entry = this.#running.get(id);
+    const entry = this.#entry(id);
+    const { container } = entry;
+    // Set before the first await: a second stop, or an exec, of this id is refused from now on.
+    entry.stopping = true;
+    let result: RunResult;
+    try {
+      result = await runChecked(container.program, ['delete', id]);
+    } catch (error) {
+      entry.stopping = false;
+      throw error;
+    }
     this.#running.delete(id);
-    entry?.lease?.release();
+    entry.lease?.release();
     log('stopped %s', id);
-    await this.#save();
     const gc = await this.#store.collectGarbage();
+    await this.#save();
     return { container, result, gc };
   }
 
@@ -151,37 +192,97 @@ export class ContainerEngine {
    * @returns the containers restored
    */
   async restore(): Promise<Container[]> {
-    if (this.#stateFile === null) return [];
-    let text: string;
+    const stateFile = this.#stateFile;
+    if (stateFile === null) return [];
+    let saved: Container[];
     try {
-      text = await readFile(this.#stateFile, 'utf8');
+      saved = parseContainers(await readFile(stateFile, 'utf8'));
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
+      throw new ContainerError('ERR_STATE_FILE', `cannot restore containers from ${stateFile}: ${(error as Error).message}`, { cause: error });
     }
-    const saved = JSON.parse(text) as Container[];
     for (const container of saved) {
       const lease = container.artifact === null ? null : this.#artifacts.lease(container.artifact, `container ${container.id}`);
-      this.#running.set(container.id, { container, lease });
+      this.#running.set(container.id, { container, lease, stopping: false });
+      // Leased either way (the wrapper must not be collected while the container may run);
+      // a wrapper gone or changed while the daemon was down is reported, not hidden.
+      if (container.artifact !== null) {
+        await this.#artifacts.verify(container.artifact).catch((error: unknown) => {
+          log('restored container %s: its wrapper %s is not intact: %O', container.id, container.program, error);
+        });
+      }
     }
-    log('restored %d containers from %s', saved.length, this.#stateFile);
+    log('restored %d containers from %s', saved.length, stateFile);
     return saved;
   }
 
-  /** Writes the container list to the state file, atomically (temp file, then rename). */
+  /**
+   * Writes the container list to the state file, durably: a temporary file, fsynced,
+   * renamed over the old one, then the directory fsynced.
+   * @throws {ContainerError} `ERR_STATE_FILE`
+   */
   #save(): Promise<void> {
     const stateFile = this.#stateFile;
     if (stateFile === null) return Promise.resolve();
     const text = `${JSON.stringify(this.list(), null, 2)}\n`;
     const write = async (): Promise<void> => {
       const temp = `${stateFile}.${randomBytes(6).toString('hex')}.tmp`;
-      await writeFile(temp, text, { mode: 0o600 });
-      await rename(temp, stateFile);
+      try {
+        const file = await open(temp, 'wx', 0o600);
+        try {
+          await file.writeFile(text);
+          await file.sync();
+        } finally {
+          await file.close();
+        }
+        await rename(temp, stateFile);
+        const dir = await open(dirname(stateFile), 'r');
+        try {
+          await dir.sync();
+        } finally {
+          await dir.close();
+        }
+      } catch (error) {
+        await rm(temp, { force: true });
+        throw new ContainerError('ERR_STATE_FILE', `cannot write ${stateFile}: ${(error as Error).message}`, { cause: error });
+      }
     };
     // Chained so writes land in call order; a failed write fails its own caller only.
     const saving = this.#saving.then(write, write);
     this.#saving = saving;
     return saving;
+  }
+}
+
+/** The container list of a state file, checked record by record. */
+function parseContainers(text: string): Container[] {
+  const data: unknown = JSON.parse(text);
+  if (!Array.isArray(data)) throw new Error('not a JSON array');
+  const seen = new Set<string>();
+  return data.map((record: unknown, index) => {
+    const where = `entry ${index}`;
+    if (typeof record !== 'object' || record === null) throw new Error(`${where} is not an object`);
+    const { id, runtime, program, artifact, generation } = record as Record<string, unknown>;
+    if (typeof id !== 'string' || !CONTAINER_ID.test(id)) throw new Error(`${where}: bad id`);
+    if (seen.has(id)) throw new Error(`${where}: id ${id} appears twice`);
+    seen.add(id);
+    if (typeof runtime !== 'string' || typeof program !== 'string' || typeof generation !== 'number') throw new Error(`${where}: bad fields`);
+    if (artifact !== null && (typeof artifact !== 'object' || typeof (artifact as { path?: unknown }).path !== 'string')) {
+      throw new Error(`${where}: bad artifact`);
+    }
+    const wrapper = artifact as Artifact | null;
+    // A wrapped container runs exactly its artifact: the file is what the lease protects.
+    if (wrapper !== null && wrapper.path !== program) throw new Error(`${where}: program is not its wrapper`);
+    return { id, runtime, program, artifact: wrapper, generation };
+  });
+}
+
+/** Checks the wrapper about to be used. @throws {ContainerError} `ERR_WRAPPER_INVALID` */
+async function verifyWrapper(artifacts: ArtifactStore, artifact: Artifact): Promise<void> {
+  try {
+    await artifacts.verify(artifact);
+  } catch (error) {
+    throw new ContainerError('ERR_WRAPPER_INVALID', `wrapper ${artifact.path} is not intact: ${(error as Error).message}`, { cause: error });
   }
 }
 

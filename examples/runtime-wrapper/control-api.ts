@@ -1,15 +1,32 @@
 // The daemon's control API: JSON over HTTP, for 127.0.0.1 only (binding is the caller's
-// job; see daemon.ts). Every error answer is `{ "error": { "code", "message", ... } }`.
+// job; see serve.ts). Every error answer is `{ "error": { "code", "message", ... } }`.
+//
+// Listening on loopback does not keep web pages out: a browser will send a page's
+// cross-site POST to 127.0.0.1 (no preflight for a text/plain body), and DNS rebinding
+// lets a page read the answers. So every request must name this server in `Host`, must
+// not carry an `Origin` (browsers send one with every cross-site or script request;
+// command-line clients do not), and every POST or DELETE must say `application/json`,
+// which a page cannot send cross-site without a preflight this server never answers.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 import createDebug from 'debug';
 import { isTxConfigError, type ConfigStatus, type ReloadOutcome, type Snapshot } from 'txconfig';
 
-import { ContainerError, type ContainerEngine } from './containers.js';
+import { ContainerError, type ContainerEngine, type ContainerErrorCode } from './containers.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
 import { RuntimeConfigError, UnknownRuntimeError } from './plugin.js';
 
 const log = createDebug('runtime-wrapper:http');
+
+/** The HTTP status of each container failure. */
+const CONTAINER_STATUS: Readonly<Record<ContainerErrorCode, number>> = {
+  ERR_NO_CONTAINER: 404,
+  ERR_CONTAINER_EXISTS: 409,
+  ERR_CONTAINER_ID: 422,
+  ERR_RUNTIME_FAILED: 502,
+  ERR_WRAPPER_INVALID: 500,
+  ERR_STATE_FILE: 500,
+};
 
 /** The largest request body accepted, in bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -43,14 +60,20 @@ class RequestError extends Error {
 /** Creates (does not start) the control API server. */
 export function createControlServer(options: ControlApiOptions): Server {
   return createServer((request, response) => {
-    route(options, request).then(
-      (reply) => {
-        send(response, reply);
-      },
-      (error: unknown) => {
-        sendError(response, error);
-      },
-    );
+    route(options, request)
+      .then(
+        (reply) => {
+          send(response, reply);
+        },
+        (error: unknown) => {
+          sendError(response, error);
+        },
+      )
+      .catch((error: unknown) => {
+        // Sending itself failed (the client went away, an error that cannot be described).
+        log('cannot answer %s %s: %O', request.method, request.url, error);
+        response.destroy();
+      });
   });
 }
 
@@ -70,7 +93,8 @@ async function route(options: ControlApiOptions, request: IncomingMessage): Prom
   const method = request.method ?? 'GET';
   const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
   log('%s %s', method, path);
-  const segments = path.split('/').filter((segment) => segment !== '').map(decodeURIComponent);
+  refuseForeign(request, method);
+  const segments = path.split('/').filter((segment) => segment !== '').map(decodeSegment);
 
   if (method === 'GET' && path === '/status') return json(200, store.status());
   if (method === 'GET' && path === '/config') {
@@ -148,6 +172,28 @@ export function describeError(error: unknown): Record<string, unknown> {
   return described;
 }
 
+/** Refuses what a web page could send: another `Host`, any `Origin`, a POST or DELETE that is not JSON. */
+function refuseForeign(request: IncomingMessage, method: string): void {
+  const port = request.socket.localPort;
+  const host = request.headers.host;
+  if (host !== `127.0.0.1:${port}` && host !== `localhost:${port}`) {
+    throw new RequestError(403, 'ERR_FORBIDDEN', `Host ${JSON.stringify(host ?? '')} is not this server`);
+  }
+  if (request.headers.origin !== undefined) throw new RequestError(403, 'ERR_FORBIDDEN', 'requests from web pages (with an Origin) are refused');
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if ((method === 'POST' || method === 'DELETE') && type !== 'application/json') {
+    throw new RequestError(415, 'ERR_CONTENT_TYPE', `${method} requests must be "content-type: application/json"`);
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new RequestError(400, 'ERR_BAD_REQUEST', `malformed path segment ${JSON.stringify(segment)}`);
+  }
+}
+
 function sendError(response: ServerResponse, error: unknown): void {
   const status =
     error instanceof RequestError
@@ -155,10 +201,10 @@ function sendError(response: ServerResponse, error: unknown): void {
       : error instanceof UnknownRuntimeError
         ? 422
         : error instanceof ContainerError
-          ? { ERR_NO_CONTAINER: 404, ERR_CONTAINER_EXISTS: 409, ERR_CONTAINER_ID: 422, ERR_RUNTIME_FAILED: 502 }[error.code]
+          ? CONTAINER_STATUS[error.code]
           : 500;
   if (status === 500) log('internal error: %O', error);
-  if (response.headersSent) {
+  if (response.headersSent || response.destroyed) {
     response.destroy(error instanceof Error ? error : undefined);
     return;
   }

@@ -1,6 +1,7 @@
 // The runtime-wrapper demo daemon (`serve` mode), as a real child process: spawned from
 // the compiled example, talked to over HTTP on 127.0.0.1, signalled for real.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 /** The compiled daemon; `npm test` compiles the examples before running vitest. */
@@ -29,8 +30,11 @@ export class DaemonProcess {
     this.#exit = exit;
   }
 
-  /** Spawns `daemon.js serve` with `args` and waits for its `listening on` line. */
-  static async start(args: readonly string[]): Promise<DaemonProcess> {
+  /**
+   * Spawns `daemon.js serve` with `args` and waits for its `listening on` line.
+   * `whileStarting` runs meanwhile, with the daemon's log so far at hand.
+   */
+  static async start(args: readonly string[], whileStarting?: (log: () => string) => Promise<void>): Promise<DaemonProcess> {
     const child = spawn(process.execPath, [DAEMON_SCRIPT, 'serve', '--port', '0', ...args], {
       env: { ...process.env, DEBUG: 'runtime-wrapper:*,txconfig:*', DEBUG_COLORS: '0' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -42,7 +46,7 @@ export class DaemonProcess {
         resolve({ code, signal });
       });
     });
-    const url = await new Promise<string>((resolve, reject) => {
+    const listening = new Promise<string>((resolve, reject) => {
       let stdout = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
         stdout += chunk;
@@ -50,9 +54,10 @@ export class DaemonProcess {
         if (match?.[1] !== undefined) resolve(match[1]);
       });
       void exit.then(({ code, signal }) => {
-        reject(new Error(`daemon exited (${code ?? signal ?? '?'}) before listening:\n${stderr.join('')}`));
+        reject(Object.assign(new Error(`daemon exited (${code ?? signal ?? '?'}) before listening:\n${stderr.join('')}`), { exitCode: code, stderr: stderr.join('') }));
       });
     });
+    const [url] = await Promise.all([listening, whileStarting?.(() => stderr.join(''))]);
     return new DaemonProcess(child, url, stderr, exit);
   }
 
@@ -71,15 +76,29 @@ export class DaemonProcess {
     this.child.kill(signal);
   }
 
-  /** Calls the control API. */
-  async request(method: string, path: string, body?: unknown): Promise<Answer> {
-    const response = await fetch(`${this.url}${path}`, {
-      method,
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body), headers: { 'content-type': 'application/json' } }),
+  /** Calls the control API as a command-line client would: POST and DELETE say `application/json`. */
+  request(method: string, path: string, body?: unknown): Promise<Answer> {
+    const headers: OutgoingHttpHeaders = method === 'GET' ? {} : { 'content-type': 'application/json' };
+    return this.rawRequest(method, path, headers, body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body));
+  }
+
+  /** Sends exactly these headers (`Host` is `127.0.0.1:<port>` unless given). */
+  rawRequest(method: string, path: string, headers: OutgoingHttpHeaders, body?: string): Promise<Answer> {
+    const url = new URL(path, this.url);
+    return new Promise((resolve, reject) => {
+      const outgoing = httpRequest(url, { method, headers }, (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('error', reject);
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const contentType = response.headers['content-type'] ?? '';
+          resolve({ status: response.statusCode ?? 0, contentType, text, body: contentType.startsWith('application/json') ? (JSON.parse(text) as unknown) : text });
+        });
+      });
+      outgoing.on('error', reject);
+      outgoing.end(body);
     });
-    const text = await response.text();
-    const contentType = response.headers.get('content-type') ?? '';
-    return { status: response.status, contentType, text, body: contentType.startsWith('application/json') ? (JSON.parse(text) as unknown) : text };
   }
 
   /** Stops the daemon with SIGTERM (if still running) and waits for it. */

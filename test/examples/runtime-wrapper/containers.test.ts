@@ -1,5 +1,6 @@
 // The simulated containers of the runtime-wrapper example: leases on wrappers, garbage
 // collection after stops, starts that race reloads, and a daemon restart.
+import { lstatSync, readdirSync } from 'node:fs';
 import { access, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -28,6 +29,13 @@ function config(runtimes: Record<string, { path: string; runtimeArgs?: string[] 
 
 function open(initial: unknown): Promise<OpenedDaemon> {
   return openDaemon({ stateDir: join(dir, 'state'), initial, builtins: { runc: fake } });
+}
+
+/** A runtime that appends each call's arguments to `log` and, on `start`, waits a little: stops and execs can overlap it. */
+async function loggingRuntime(log: string): Promise<string> {
+  const path = join(dir, 'logging-runtime');
+  await writeFile(path, `#!/bin/sh\necho "$*" >> '${log}'\n[ "$1" = delete ] && sleep 0.2\nexit 0\n`, { mode: 0o755 });
+  return path;
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -104,7 +112,22 @@ describe('a container and its wrapper', () => {
 
 describe('a start that races a reload', () => {
   it('always uses a wrapper that exists, whatever commits and collections run during the start', async () => {
-    const { store, engine, artifacts } = await open(config({ trace: { path: fake, runtimeArgs: ['--v0'] } }));
+    // A directory listing that answers within the same turn: a collection then reaches
+    // its deletions within microtasks, so a lease taken even one turn after load() loses
+    // (checked: with one setImmediate before the lease, this test fails).
+    const { store, engine, artifacts } = await openDaemon({
+      stateDir: join(dir, 'state'),
+      initial: config({ trace: { path: fake, runtimeArgs: ['--v0'] } }),
+      builtins: { runc: fake },
+      artifactFs: {
+        readdir: (path) => Promise.resolve(readdirSync(path)),
+        // A throw inside the executor becomes the rejection (ENOENT and all).
+        lstat: (path) =>
+          new Promise((resolve) => {
+            resolve(lstatSync(path));
+          }),
+      },
+    });
     const started: { program: string; version: string }[] = [];
     for (let round = 1; round <= 25; round += 1) {
       const before = resolveRuntime(store.load().derived.runtimes, 'trace').program;
@@ -131,6 +154,49 @@ describe('a start that races a reload', () => {
   });
 });
 
+describe('concurrent operations on one container', () => {
+  it('starts an id once when two starts race', async () => {
+    const { store, engine } = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] } }));
+    const outcomes = await Promise.allSettled([engine.start('c1', 'debug'), engine.start('c1', 'debug')]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(['fulfilled', 'rejected']);
+    expect(outcomes.find((o) => o.status === 'rejected')).toMatchObject({ reason: { code: 'ERR_CONTAINER_EXISTS' } });
+    const leases = (await store.collectGarbage()).entries.flatMap((entry) => entry.roots.filter((root) => root.kind === 'lease'));
+    expect(leases).toHaveLength(1);
+  });
+
+  it('stops a container once when two stops race, and refuses an exec or a start of it meanwhile', async () => {
+    const calls = join(dir, 'calls.log');
+    const runtime = await loggingRuntime(calls);
+    const { engine } = await open(config({ logged: { path: runtime, runtimeArgs: ['--x'] } }));
+    await engine.start('c1', 'logged');
+    const first = engine.stop('c1');
+    await expect(engine.stop('c1')).rejects.toMatchObject({ code: 'ERR_NO_CONTAINER' });
+    await expect(engine.exec('c1', ['ps'])).rejects.toMatchObject({ code: 'ERR_NO_CONTAINER' });
+    await expect(engine.start('c1', 'logged')).rejects.toMatchObject({ code: 'ERR_CONTAINER_EXISTS' });
+    await first;
+    expect((await readFile(calls, 'utf8')).split('\n').filter((line) => line.includes('delete'))).toEqual(['--x delete c1']);
+  });
+
+  it('keeps the state file equal to the containers after starts and stops that overlap', async () => {
+    const { engine } = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] } }));
+    await Promise.all(Array.from({ length: 8 }, (_, i) => engine.start(`c${i}`, 'debug')));
+    await Promise.all([engine.stop('c1'), engine.stop('c3'), engine.start('c9', 'debug'), engine.stop('c5')]);
+    const saved = JSON.parse(await readFile(join(dir, 'state', 'containers.json'), 'utf8')) as { id: string }[];
+    expect(saved.map((c) => c.id).sort()).toEqual(engine.list().map((c) => c.id).sort());
+    expect(saved.map((c) => c.id).sort()).toEqual(['c0', 'c2', 'c4', 'c6', 'c7', 'c9']);
+  });
+
+  it('refuses to start with a wrapper that was changed on disk, and holds no lease after', async () => {
+    const { store, engine } = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] } }));
+    const wrapper = resolveRuntime(store.load().derived.runtimes, 'debug').program;
+    await writeFile(wrapper, '#!/bin/sh\necho tampered\n');
+    await expect(engine.start('c1', 'debug')).rejects.toMatchObject({ code: 'ERR_WRAPPER_INVALID' });
+    expect(engine.list()).toEqual([]);
+    const roots = (await store.collectGarbage({ dryRun: true })).entries.flatMap((entry) => entry.roots);
+    expect(roots.map((root) => root.kind)).toEqual(['live']);
+  });
+});
+
 describe('a daemon restart', () => {
   it('restores recorded containers with their leases, and removes every other leftover wrapper', async () => {
     const first = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] }, old: { path: fake, runtimeArgs: ['--old'] } }));
@@ -148,5 +214,17 @@ describe('a daemon restart', () => {
     const { gc } = await second.engine.stop('c1');
     expect(gc.removed.map((artifact) => artifact.path)).toEqual([container.program]);
     expect(JSON.parse(await readFile(join(dir, 'state', 'containers.json'), 'utf8'))).toEqual([]);
+  });
+
+  it.each([
+    ['empty', ''],
+    ['not JSON', '[{'],
+    ['not a list', '{}'],
+    ['a duplicate id', JSON.stringify([{ id: 'c1', runtime: 'runc', program: '/bin/true', artifact: null, generation: 1 }, { id: 'c1', runtime: 'runc', program: '/bin/true', artifact: null, generation: 1 }])],
+    ['a program that is not its wrapper', JSON.stringify([{ id: 'c1', runtime: 'x', program: '/bin/sh', artifact: { name: 'x', digest: 'a'.repeat(64), path: '/tmp/x', size: 1 }, generation: 1 }])],
+  ])('refuses a state file that is %s with ERR_STATE_FILE', async (_what, text) => {
+    await open(config({}));
+    await writeFile(join(dir, 'state', 'containers.json'), text);
+    await expect(open(config({}))).rejects.toMatchObject({ name: 'ContainerError', code: 'ERR_STATE_FILE' });
   });
 });
