@@ -110,3 +110,21 @@ describe('results are unions keyed on status', () => {
     expectTypeOf(check).toBeFunction();
   });
 });
+
+describe('derived state holding a Map or a Set', () => {
+  const indexed: Participant<Config, 'indexed', { byName: Map<string, { path: string }>; names: Set<string> }> = {
+    name: 'indexed',
+    prepare: ({ config }) => ({
+      derived: { byName: new Map(Object.entries(config.runtimes).map(([name, path]) => [name, { path }])), names: new Set(Object.keys(config.runtimes)) },
+    }),
+  };
+
+  it('is read back as ReadonlyMap and ReadonlySet, with read-only values', async () => {
+    const store = await ConfigStore.create({ schema, initial: {}, participants: [indexed] });
+    const { byName, names } = store.load().derived.indexed;
+    expectTypeOf(byName).toEqualTypeOf<ReadonlyMap<string, { readonly path: string }>>();
+    expectTypeOf(names).toEqualTypeOf<ReadonlySet<string>>();
+    expectTypeOf(byName).not.toHaveProperty('set');
+    expectTypeOf(names).not.toHaveProperty('add');
+  });
+});
