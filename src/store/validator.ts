@@ -42,7 +42,7 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
   // ajv writes defaults into the data it checks, so a schema with defaults gets a
   // private mutable copy; without defaults the candidate is checked as it is.
   const mutates = hasKeyword(schema, 'default');
-  const sharesChecked = mutates && ajv === undefined && defaultsAreTyped(schema);
+  const sharesChecked = mutates && ajv === undefined && defaultsAreTyped(schema) && defaultsStayOutOfCompositeRules(schema);
   // ajv's generated code is sloppy-mode today, so a write into a frozen node is ignored;
   // if a future ajv emitted strict code, the write would throw a TypeError instead. Either
   // way the shortcut's answer is not used and the full-copy validation below decides.
@@ -83,6 +83,26 @@ function defaultsAreTyped(schema: unknown): boolean {
   if (Array.isArray(schema)) return schema.every(defaultsAreTyped);
   if ('default' in schema && !('type' in schema)) return false;
   return Object.values(schema).every(defaultsAreTyped);
+}
+
+// Keywords whose subschemas ajv evaluates with `compositeRule` (their failures may be
+// discarded: another branch passes, `not` inverts, `if` picks `else`), and keywords that call
+// a separately compiled schema, whose code does not know its caller's `compositeRule`.
+const COMPOSITE_KEYWORDS = ['anyOf', 'oneOf', 'not', 'if', 'contains', 'propertyNames'];
+const REF_KEYWORDS = ['$ref', '$dynamicRef', '$recursiveRef'];
+
+/**
+ * True when no `default` can be applied where a failure is discarded. ajv applies no
+ * default inside its composite keywords (strict mode refuses to compile one), but a
+ * subschema reached through a reference that ajv does not inline is compiled on its own
+ * and applies its defaults wherever it is called from, a branch of `anyOf` included: a
+ * default refused by a frozen node would then fail only that branch, and another branch
+ * could accept the node without the default. With no reference, or no composite keyword,
+ * in the schema that cannot happen. (Conservative: a property merely named like a keyword
+ * also turns the shortcut off.)
+ */
+function defaultsStayOutOfCompositeRules(schema: unknown): boolean {
+  return !(REF_KEYWORDS.some((keyword) => hasKeyword(schema, keyword)) && COMPOSITE_KEYWORDS.some((keyword) => hasKeyword(schema, keyword)));
 }
 
 function ajvIssue(error: ErrorObject): ValidationIssue {

@@ -167,6 +167,22 @@ describe('JSON Schema validation of a candidate that shares a snapshot\'s nodes'
     expect(error.issues.map((i) => i.path)).toEqual(['/withDefault/x']);
   });
 
+  it('applies the default of a schema referenced from anyOf (so sharing is off) to a moved subtree', async () => {
+    // `node` is recursive, so ajv compiles it on its own and it applies its default even
+    // inside anyOf: a frozen node would fail the first branch only, and pass the second.
+    const referenced = {
+      type: 'object',
+      $defs: { node: { type: 'object', properties: { x: { type: 'string', default: 'd' }, child: { $ref: '#/$defs/node' } } } },
+      properties: { a: { type: 'object' }, b: { anyOf: [{ $ref: '#/$defs/node' }, { type: 'object' }] } },
+    } as const;
+    const store = await ConfigStore.create({ schema: referenced, initial: { a: {}, b: {} } });
+    expect(store.load().config).toEqual({ a: {}, b: { x: 'd' } });
+    await store.reload((draft) => {
+      (draft as Record<string, unknown>).b = (draft as Record<string, unknown>).a;
+    });
+    expect(store.load().config).toEqual({ a: {}, b: { x: 'd' } });
+  });
+
   it('applies a default that has no type (so sharing is off) to a moved subtree', async () => {
     const untyped = {
       type: 'object',
