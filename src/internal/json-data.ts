@@ -58,6 +58,96 @@ export function copyJson(value: unknown, options: CopyJsonOptions = {}): unknown
   return copy(value, { freeze: options.freeze === true, keep: options.keepChecked === true, ancestors: new Set() }, options.path ?? []);
 }
 
+/**
+ * `copyJson(value, { keepChecked: true })` that also takes the nodes of `live` (checked
+ * JSON data: a snapshot's config) where `value` equals them: every object or array of
+ * `value` whose members are, recursively, the same as those of the node at the same place
+ * in `live` (same keys in the same order, same scalars, `undefined` members left out) is
+ * replaced by that checked node. The result is equal to `copyJson(value)`, member order
+ * included: a mutable copy of the parts that differ from `live`, around checked nodes.
+ * Refuses what copyJson refuses, with the same error (the walk visits `value` in the same
+ * order and skips only subtrees equal to checked data).
+ */
+export function overlayJson(value: unknown, live: unknown): unknown {
+  const context: CopyContext = { freeze: false, keep: true, ancestors: new Set() };
+  return isCheckedJson(live) ? overlay(value, live as object, context, []) : copy(value, context, []);
+}
+
+/**
+ * {@link overlayJson} of `value` against `live`, a checked node (so are all its members).
+ * Returns `live` itself when `value` equals it.
+ */
+function overlay(value: unknown, live: object, context: CopyContext, path: (string | number)[]): unknown {
+  // Checked nodes are frozen: the cheap test first, the WeakSet only for frozen values.
+  if (typeof value !== 'object' || value === null || (Object.isFrozen(value) && checked.has(value))) return copy(value, context, path);
+  const { ancestors } = context;
+  if (Array.isArray(value)) {
+    if (!Array.isArray(live)) return copy(value, context, path);
+    if (ancestors.has(value)) notJson(path, 'a cycle');
+    ancestors.add(value);
+    const before = live as readonly unknown[];
+    let out: unknown[] | undefined;
+    for (let index = 0; index < value.length; index++) {
+      const item: unknown = value[index];
+      const was = index < before.length ? before[index] : undefined;
+      // `was !== undefined`: a hole or an `undefined` item past the end of `live` must
+      // reach copy, which refuses it.
+      const taken = item === was && was !== undefined ? was : isScalar(item) ? item : (path.push(index), overlayAt(item, was, context, path));
+      if (out !== undefined) out.push(taken);
+      else if (taken !== was) (out = before.slice(0, index)).push(taken);
+    }
+    ancestors.delete(value);
+    if (out === undefined && value.length !== before.length) out = before.slice(0, value.length);
+    return out ?? live;
+  }
+  if (!isPlainObject(value) || Array.isArray(live)) return copy(value, context, path);
+  if (ancestors.has(value)) notJson(path, 'a cycle');
+  ancestors.add(value);
+  const before = live as Record<string, unknown>;
+  // `live` is our own frozen data (no getters): its members are read in bulk. `value` is
+  // read member by member, as copy reads it.
+  const beforeKeys = Object.keys(before);
+  const beforeValues = Object.values(before);
+  const keys = Object.keys(value);
+  let out: Record<string, unknown> | undefined;
+  // Members of `value` seen so far, `undefined` ones left out: while the order is the
+  // same, the place of the next member in `live`.
+  let place = 0;
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string;
+    const item = value[key];
+    if (item === undefined) continue;
+    // In place: `key` is an own member of `live` (so no inherited value is ever taken).
+    const inPlace = beforeKeys[place] === key;
+    const was = inPlace ? beforeValues[place] : Object.hasOwn(before, key) ? before[key] : undefined;
+    const taken = item === was ? was : isScalar(item) ? item : (path.push(key), overlayAt(item, was, context, path));
+    if (out !== undefined) setMember(out, key, taken);
+    else if (taken !== was || !inPlace) setMember((out = firstMembers(beforeKeys, beforeValues, place)), key, taken);
+    place++;
+  }
+  ancestors.delete(value);
+  if (out === undefined && place !== beforeKeys.length) out = firstMembers(beforeKeys, beforeValues, place);
+  return out ?? live;
+}
+
+/** `overlay` (or `copy` where `live` has nothing) of a member whose key the caller pushed on `path`; pops it. */
+function overlayAt(value: unknown, live: unknown, context: CopyContext, path: (string | number)[]): unknown {
+  const taken = typeof live === 'object' && live !== null ? overlay(value, live, context, path) : copy(value, context, path);
+  path.pop();
+  return taken;
+}
+
+/**
+ * A new object with the first `count` members of a live node (`keys`, `values`): while no
+ * member of the value walked differed, its members were those, in that order (so that
+ * value is not read twice).
+ */
+function firstMembers(keys: readonly string[], values: readonly unknown[], count: number): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (let index = 0; index < count; index++) setMember(out, keys[index] as string, values[index]);
+  return out;
+}
+
 interface CopyContext {
   readonly freeze: boolean;
   readonly keep: boolean;

@@ -1,13 +1,15 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
-import { copyJson, toPointer } from '../internal/json-data.js';
+import { copyJson, overlayJson, toPointer } from '../internal/json-data.js';
 import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
 
 /**
  * A compiled validator: takes a candidate (never mutated), returns the validated value
- * (with defaults applied), or throws a ValidationError carrying every issue.
+ * (with defaults applied), or throws a ValidationError carrying every issue. `live`, the
+ * live config (checked JSON data) when there is one, only saves work: the result does not
+ * depend on it.
  */
-export type Validate = (candidate: unknown) => unknown;
+export type Validate = (candidate: unknown, live?: unknown) => unknown;
 
 /** Options for {@link compileValidator}. */
 export interface ValidatorOptions {
@@ -26,7 +28,7 @@ export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
  * Compiles a schema once, for the store's lifetime.
  * @throws {ConfigurationError} `ERR_SCHEMA` when ajv cannot compile the JSON Schema
  */
-export function compileValidator(schema: ConfigSchema, options: ValidatorOptions = {}): Validate | ((candidate: unknown) => Promise<unknown>) {
+export function compileValidator(schema: ConfigSchema, options: ValidatorOptions = {}): Validate | ((candidate: unknown, live?: unknown) => Promise<unknown>) {
   if (isStandardSchema(schema)) return standardValidator(schema);
   return jsonSchemaValidator(schema, options.ajv);
 }
@@ -54,16 +56,20 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
       throw error;
     }
   };
-  return (candidate) => {
+  return (candidate, live) => {
     if (sharesChecked) {
-      // First try: copy only what is not already a snapshot's node (a recipe's candidate
-      // shares every unchanged subtree with the live config). Those nodes passed this
-      // validation with their defaults applied; if ajv still wants to write a default into
-      // one (the subtree moved where other defaults apply), the write is refused (frozen),
-      // the property stays undefined and its `type` check fails: we never accept that
-      // result, but redo the validation on a full copy below, which gives the same result
-      // (or the same errors) as if this try had not happened.
-      const data = copyJson(candidate, { keepChecked: true });
+      // First try: copy only what is not already a snapshot's node. A recipe's candidate
+      // shares every unchanged subtree with the live config; a freshly parsed file shares
+      // none, so every subtree of it that equals the live config's at the same place (same
+      // members in the same order) is replaced by the live node (overlayJson): the data
+      // ajv sees is equal to a full copy, with the same member order. Those nodes passed
+      // this validation with their defaults applied; if ajv still wants to write a default
+      // into one (the subtree moved, or its context changed, so that other defaults apply),
+      // the write is refused (frozen), the property stays undefined and its `type` check
+      // fails: we never accept that result, but redo the validation on a full copy below,
+      // which gives the same result (or the same errors) as if this try had not happened.
+      // When no write is refused, ajv read and wrote exactly what it would on a full copy.
+      const data = overlayJson(candidate, live);
       if (checkShared(data)) return data;
     }
     const data = mutates ? copyJson(candidate) : candidate;

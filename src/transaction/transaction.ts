@@ -55,8 +55,11 @@ export interface TransactionHost<T, D> {
   readonly participants: readonly Participant<T>[];
   /** Where participants write artifacts; `undefined` when the store has none. */
   readonly artifacts: ArtifactStore | undefined;
-  /** Validates a candidate: the validated value (or a promise of it), or throws a ValidationError. */
-  validate(candidate: unknown): unknown;
+  /**
+   * Validates a candidate: the validated value (or a promise of it), or throws a
+   * ValidationError. `live` is the live config, which the validator may share nodes with.
+   */
+  validate(candidate: unknown, live: unknown): unknown;
   /** The live snapshot, `null` before the cold start. */
   live(): Snapshot<T, D> | null;
   /** Called once when the transaction ends, however it ends. */
@@ -209,7 +212,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     let digest: string;
     try {
       this.#signal.throwIfAborted();
-      const validated = await host.validate(candidate);
+      const validated = await host.validate(candidate, base?.config);
       this.#signal.throwIfAborted();
       ({ value: config, patches } = reconcile(base?.config, validated, base !== null));
       // Inside the try: whatever fails before the participants must end as a rejection

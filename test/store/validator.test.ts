@@ -199,3 +199,125 @@ describe('JSON Schema validation of a candidate that shares a snapshot\'s nodes'
     expect(store.load().config.b).toEqual({ x: 1, tag: 'def' });
   });
 });
+
+describe('JSON Schema validation of a parsed file against the live config', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      kind: { type: 'string' },
+      services: {
+        type: 'object',
+        additionalProperties: {
+          type: 'object',
+          properties: {
+            port: { type: 'integer' },
+            enabled: { type: 'boolean', default: true },
+            tags: { type: 'array', items: { type: 'string' }, default: [] },
+            limits: { type: 'object', properties: { cpu: { type: 'number', default: 1 } }, default: {} },
+          },
+          required: ['port'],
+          additionalProperties: false,
+        },
+      },
+      opts: { type: 'object' },
+    },
+    required: ['services'],
+    if: { properties: { kind: { const: 'strict' } }, required: ['kind'] },
+    then: { properties: { opts: { type: 'object', properties: { level: { type: 'integer', default: 3 } } } } },
+  } as const;
+  type Config = { kind?: string; services: Record<string, { port: number; enabled?: boolean; tags?: string[]; limits?: { cpu?: number } }>; opts?: Record<string, unknown> };
+  const file = (config: Config): Config => JSON.parse(JSON.stringify(config)) as Config;
+  // The old path: ajv on a full mutable copy.
+  const reference = (candidate: unknown): { valid: boolean; value: unknown; errors: unknown } => {
+    const check = new Ajv({ allErrors: true, useDefaults: true, strict: true }).compile(schema);
+    const value = copyJson(candidate);
+    const valid = check(value);
+    return { valid, value, errors: check.errors };
+  };
+  const initial: Config = { kind: 'loose', services: { a: { port: 1, tags: ['t'] }, b: { port: 2, limits: { cpu: 2 } } }, opts: {} };
+
+  it('gives the value a full copy gives, with the live nodes where the file equals them after defaults', async () => {
+    const store = await ConfigStore.create({ schema, initial: file(initial) });
+    const live = store.load().config;
+    const validate = compileValidator(schema);
+    // A file with every default written out: the services are the live ones.
+    const full = file(live as Config);
+    full.services.b!.port = 20;
+    const validated = validate(full, live) as Config;
+    expect(validated).toEqual(reference(full).value);
+    expect(JSON.stringify(validated)).toBe(JSON.stringify(reference(full).value));
+    expect(validated.services.a).toBe(live.services.a);
+    expect(validated.services.b!.limits).toBe(live.services.b!.limits);
+    expect(Object.isFrozen(validated.services.b)).toBe(false);
+    // The same file without the defaults: a default-less node differs from the live one
+    // (so it is copied and ajv writes its defaults), its children are still shared.
+    const sparse = file(initial);
+    sparse.services.b!.port = 20;
+    const again = validate(sparse, live) as Config;
+    expect(again).toEqual(reference(sparse).value);
+    expect(JSON.stringify(again)).toBe(JSON.stringify(reference(sparse).value));
+    expect(again.services.a!.tags).toBe(live.services.a!.tags);
+    expect(again.services.b!.limits).toBe(live.services.b!.limits);
+    expect(sparse).toEqual(file(sparse));
+    expect(Object.isFrozen(sparse.services)).toBe(false);
+  });
+
+  it('applies a default that a change elsewhere brings to an unchanged live node (it is frozen: a full copy decides)', async () => {
+    const store = await ConfigStore.create({ schema, initial: file(initial) });
+    const live = store.load().config;
+    expect(live.opts).toEqual({});
+    const next = { ...file(initial), kind: 'strict' };
+    const validated = compileValidator(schema)(next, live) as Config;
+    expect(validated.opts).toEqual({ level: 3 });
+    expect(validated).toEqual(reference(next).value);
+    await store.reload(next);
+    expect(store.load().config.opts).toEqual({ level: 3 });
+    expect(store.load().config.services).toBe(live.services);
+  });
+
+  it('gives the errors of a full copy for an invalid file, unchanged parts included', async () => {
+    const store = await ConfigStore.create({ schema, initial: file(initial) });
+    const live = store.load().config;
+    const bad = file(initial) as unknown as { services: Record<string, Record<string, unknown>> };
+    bad.services.a!.port = 'no';
+    bad.services.c = { enabled: 'no' };
+    const error = catchError(() => compileValidator(schema)(bad, live)) as ValidationError;
+    expect(error).toBeInstanceOf(ValidationError);
+    const expected = reference(bad);
+    expect(expected.valid).toBe(false);
+    expect(error.issues.length).toBe((expected.errors as unknown[]).length);
+    expect(error.issues.map((issue) => issue.path)).toEqual(['/services/a/port', '/services/c/port', '/services/c/enabled']);
+  });
+
+  it('reloads a file: unchanged subtrees shared, patches of the change only, the file neither frozen nor kept', async () => {
+    const store = await ConfigStore.create({ schema, initial: file(initial) });
+    const before = store.load();
+    const next = file(initial);
+    next.services.a!.tags = ['t', 'u'];
+    const result = await store.reload(next);
+    expect(result.status).toBe('applied');
+    const after = store.load().config;
+    expect(after.services.b).toBe(before.config.services.b);
+    expect(after.opts).toBe(before.config.opts);
+    expect(result.patches).toEqual([{ op: 'replace', path: ['services', 'a', 'tags'], value: ['t', 'u'] }]);
+    expect(after.services.a).toEqual({ port: 1, tags: ['t', 'u'], enabled: true, limits: { cpu: 1 } });
+    expect(after.services.a!.limits).toBe(before.config.services.a!.limits);
+    expect(Object.isFrozen(next)).toBe(false);
+    expect(Object.isFrozen(next.services.a)).toBe(false);
+    expect(next.services.a).toEqual({ port: 1, tags: ['t', 'u'] });
+    expect(Object.values(after.services).some((node) => node === next.services.a)).toBe(false);
+    // The same file again, parsed afresh: unchanged, the very same snapshot.
+    const same = await store.reload(file(next));
+    expect(same.status).toBe('unchanged');
+    expect(store.load().config).toBe(after);
+  });
+});
+
+function catchError(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (error) {
+    return error;
+  }
+  return undefined;
+}
