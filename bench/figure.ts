@@ -8,8 +8,8 @@ export interface Target {
   readonly limit: number;
 }
 
-/** One row of the report, as printed and as written to `--json`. */
-export interface Figure {
+/** What a benchmark measured, before the ratio and the verdict are computed. */
+export interface Measured {
   /** Stable key of the row, to compare runs across commits (`reload.file.vs-sorted`). */
   readonly id: string;
   /** The question of issue 6 it answers (1-5). */
@@ -22,24 +22,17 @@ export interface Figure {
   readonly baseline: string;
   /** The baseline's figure, same unit, same run. */
   readonly baselineValue: number;
+  readonly target?: Target;
+}
+
+/** A measured figure with its ratio and verdict: a row of the table and of the JSON file. */
+export interface Figure extends Omit<Measured, 'target'> {
   /** value / baselineValue. */
   readonly ratio: number;
   /** The target as text (`ratio <= 0.5`), or null when the figure is reported only. */
   readonly target: string | null;
   /** Whether the target was met, computed from the figures; null without a target. */
   readonly met: boolean | null;
-}
-
-/** What a benchmark measured, before the ratio and the verdict are computed. */
-export interface Measured {
-  readonly id: string;
-  readonly question: number;
-  readonly name: string;
-  readonly value: number;
-  readonly unit: string;
-  readonly baseline: string;
-  readonly baselineValue: number;
-  readonly target?: Target;
 }
 
 /** Computes the ratio and, when there is a target, whether it was met. */

@@ -2,6 +2,7 @@
 // failures, through its `fs` seam.
 import { describe, expect, it } from 'vitest';
 import { ConfigFileError, readConfigFile, type ConfigFileStats, type ConfigFileSystem } from '../../src/index.js';
+import { rejection } from '../helpers/rejection.js';
 
 type Kind = 'directory' | 'fifo' | 'socket' | 'character device' | 'block device' | 'unknown';
 
@@ -25,15 +26,6 @@ function fakeFs(overrides: Partial<ConfigFileSystem>): ConfigFileSystem {
     close: () => Promise.resolve(),
     ...overrides,
   };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('readConfigFile: file types and open failures', () => {

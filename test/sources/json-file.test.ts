@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigFileError, ParseError, UnsafeKeyError } from '../../src/errors.js';
 import { parseConfigText, readConfigFile } from '../../src/sources/json-file.js';
 import { countingFs, openFd } from '../helpers/counting-fs.js';
+import { rejection } from '../helpers/rejection.js';
 
 const hostileDir = fileURLToPath(new URL('../fixtures/hostile/', import.meta.url));
 
@@ -25,16 +26,6 @@ async function writeTemp(content: string | Uint8Array): Promise<string> {
   const path = join(dir, `file-${++counter}.json`);
   await fs.writeFile(path, content);
   return path;
-}
-
-/** Awaits a rejection and returns the error, for class and field assertions. */
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
 }
 
 function thrown(fn: () => unknown): unknown {

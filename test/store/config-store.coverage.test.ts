@@ -11,6 +11,7 @@ import {
   type ArtifactWriter,
   type Participant,
 } from '../../src/index.js';
+import { rejection } from '../helpers/rejection.js';
 
 const schema = {
   type: 'object',
@@ -18,15 +19,6 @@ const schema = {
   additionalProperties: false,
 } as const;
 type Config = { port: number };
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
 
 describe('ConfigStore.create option checks', () => {
   const prepare = (): { derived: number } => ({ derived: 1 });

@@ -4,15 +4,7 @@
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore, ConfigurationError, ReloadError, type StandardSchemaV1 } from '../../src/index.js';
-
-async function rejection(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../helpers/rejection.js';
 
 describe('schemas at the edges', () => {
   it('refuses a schema that is neither a JSON Schema nor a Standard Schema with ERR_SCHEMA', async () => {
