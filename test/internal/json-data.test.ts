@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/index.js';
 import { copyJson, isCheckedJson, overlayJson, setMember } from '../../src/internal/json-data.js';
+import { thrownBy } from '../helpers/rejection.js';
 
 describe('copyJson', () => {
   it('marks the nodes of a frozen copy as checked, and nothing else', () => {
@@ -147,10 +148,10 @@ describe('overlayJson', () => {
     // for the (inherited) live value it is identical to.
     // eslint-disable-next-line @typescript-eslint/unbound-method -- the very function, as a member value
     const inherited = Object.prototype.toString;
-    const error = catchError(() => overlayJson({ plain: 1, toString: inherited }, live));
+    const error = thrownBy(() => overlayJson({ plain: 1, toString: inherited }, live));
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues[0]?.path).toBe('/toString');
-    expect((catchError(() => copyJson({ plain: 1, toString: inherited })) as ValidationError).issues).toEqual((error as ValidationError).issues);
+    expect((thrownBy(() => copyJson({ plain: 1, toString: inherited })) as ValidationError).issues).toEqual((error as ValidationError).issues);
   });
 
   it('refuses what copyJson refuses, with the same error at the same path', () => {
@@ -174,9 +175,9 @@ describe('overlayJson', () => {
       { a: { b: { c: { d: { s: Symbol('s') } } } } },
     ];
     for (const value of bad) {
-      const expected = catchError(() => copyJson(value));
+      const expected = thrownBy(() => copyJson(value));
       expect(expected).toBeInstanceOf(ValidationError);
-      const error = catchError(() => overlayJson(value, live));
+      const error = thrownBy(() => overlayJson(value, live));
       expect(error).toEqual(expected);
       expect((error as ValidationError).issues).toEqual((expected as ValidationError).issues);
     }
@@ -235,13 +236,4 @@ function collect(value: unknown, into: Set<unknown>): void {
   if (value === null || typeof value !== 'object') return;
   into.add(value);
   for (const item of Object.values(value)) collect(item, into);
-}
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
 }

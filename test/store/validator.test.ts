@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigStore, ConfigurationError, ReloadError, ValidationError } from '../../src/index.js';
 import { compileValidator, isStandardSchema } from '../../src/store/validator.js';
 import { copyJson } from '../../src/internal/json-data.js';
+import { thrownBy } from '../helpers/rejection.js';
 
 describe('JSON Schema validation', () => {
   const schema = {
@@ -281,7 +282,7 @@ describe('JSON Schema validation of a parsed file against the live config', () =
     const bad = file(initial) as unknown as { services: Record<string, Record<string, unknown>> };
     bad.services.a!.port = 'no';
     bad.services.c = { enabled: 'no' };
-    const error = catchError(() => compileValidator(schema)(bad, live)) as ValidationError;
+    const error = thrownBy(() => compileValidator(schema)(bad, live)) as ValidationError;
     expect(error).toBeInstanceOf(ValidationError);
     const expected = reference(bad);
     expect(expected.valid).toBe(false);
@@ -312,12 +313,3 @@ describe('JSON Schema validation of a parsed file against the live config', () =
     expect(store.load().config).toBe(after);
   });
 });
-
-function catchError(fn: () => unknown): unknown {
-  try {
-    fn();
-  } catch (error) {
-    return error;
-  }
-  return undefined;
-}
