@@ -144,7 +144,10 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     checkParticipants(participants);
     const validate = compileValidator(options.schema, { ajv: options.ajv });
     const store = new ConfigStore<C, DerivedOf<P>, ConfigInputOf<S>>({
-      immer: new Immer({ autoFreeze: true }),
+      // Auto-freeze off: a recipe's result is never kept as it is (the validator copies it,
+      // sharing only snapshot nodes, and the reconciler freezes what it keeps), and with it
+      // on, immer would freeze objects of the caller's that a recipe touches or is applied to.
+      immer: new Immer({ autoFreeze: false }),
       participants,
       artifacts: options.artifacts,
       validate,

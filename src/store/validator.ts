@@ -72,7 +72,10 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
       const data = overlayJson(candidate, live);
       if (checkShared(data)) return data;
     }
-    const data = mutates ? copyJson(candidate) : candidate;
+    // Always a copy (sharing only snapshot nodes): the value checked is the value kept, and
+    // the caller's object is read once, so a getter cannot show ajv one value and the
+    // snapshot another.
+    const data = mutates ? copyJson(candidate) : overlayJson(candidate, live);
     if (check(data)) return data;
     throw new ValidationError((check.errors ?? []).map(ajvIssue));
   };
@@ -121,7 +124,8 @@ function ajvIssue(error: ErrorObject): ValidationIssue {
 
 function standardValidator(schema: StandardSchemaV1): (candidate: unknown) => Promise<unknown> {
   return async (candidate) => {
-    const result = await schema['~standard'].validate(candidate);
+    // Validated on our own copy, read once: the value kept is the value checked.
+    const result = await schema['~standard'].validate(copyJson(candidate));
     if (result.issues === undefined) return result.value;
     throw new ValidationError(result.issues.map(standardIssue));
   };

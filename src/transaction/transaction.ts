@@ -49,7 +49,7 @@ export type CommitResult<T, D> =
  * not part of the public API.
  */
 export interface TransactionHost<T, D> {
-  /** The store's own immer instance (auto-freeze on), for recipes. */
+  /** The store's own immer instance (auto-freeze off: recipe results are copied, never kept), for recipes. */
   readonly immer: Immer;
   /** Every participant, in registration order. */
   readonly participants: readonly Participant<T>[];

@@ -98,6 +98,46 @@ describe('guarantee 2: snapshots never change and share unchanged subtrees', () 
     expect(store.load().config.tags).toEqual(['a']);
   });
 
+  it("never freezes the caller's objects that a recipe is applied to or puts in the config", async () => {
+    const store = await create();
+    const mine = { port: 9001, tags: ['x'], upstreams: { a: { url: 'http://a' } } };
+    const transaction = (await store.begin()).set(mine).update((draft) => {
+      draft.port = 9002;
+    });
+    (await transaction.prepare()).commit();
+    const theirs = { b: { url: 'http://b' } };
+    await store.reload((draft) => {
+      draft.upstreams = theirs;
+    });
+    for (const object of [mine, mine.tags, mine.upstreams, mine.upstreams.a, theirs, theirs.b]) expect(Object.isFrozen(object)).toBe(false);
+    expect(store.load().config).toMatchObject({ port: 9002, tags: ['x'], upstreams: { b: { url: 'http://b' } } });
+    expect(isDeeplyFrozen(store.load().config)).toBe(true);
+  });
+
+  it('keeps exactly the value it validated: a getter is read once, with or without defaults', async () => {
+    const limited = { type: 'object', properties: { port: { type: 'integer', maximum: 1000 } }, additionalProperties: false } as const;
+    const standard = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value: unknown) => ({ value }),
+      },
+    } as const;
+    for (const schema of [limited, serverSchema, standard]) {
+      const store = await ConfigStore.create({ schema: schema as typeof limited, initial: {} });
+      let reads = 0;
+      const result = await store.reload({
+        get port() {
+          reads += 1;
+          return reads === 1 ? 80 : 'not a port';
+        },
+      } as never);
+      expect(result.status).toBe('applied');
+      expect(store.load().config.port).toBe(80);
+      expect(reads).toBe(1);
+    }
+  });
+
   it('stays frozen when the host application turns immer auto-freeze off', async () => {
     setAutoFreeze(false);
     try {
