@@ -41,10 +41,11 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
   } catch (error) {
     throw new ConfigurationError('ERR_SCHEMA', `the JSON Schema does not compile: ${(error as Error).message}`, { cause: error });
   }
-  // ajv writes defaults into the data it checks, so a schema with defaults gets a
-  // private mutable copy; without defaults the candidate is checked as it is.
-  const mutates = hasKeyword(schema, 'default');
-  const sharesChecked = mutates && ajv === undefined && defaultsAreTyped(schema) && defaultsStayOutOfCompositeRules(schema);
+  // ajv writes into the data it checks: ours only to apply defaults, one of the caller's
+  // may also coerce types or remove members. Such data must be a private mutable copy;
+  // data nothing writes into may share the live config's (frozen) nodes.
+  const writes = ajv !== undefined || hasKeyword(schema, 'default');
+  const sharesChecked = ajv === undefined && writes && defaultsAreTyped(schema) && defaultsStayOutOfCompositeRules(schema);
   // ajv's generated code is sloppy-mode today, so a write into a frozen node is ignored;
   // if a future ajv emitted strict code, the write would throw a TypeError instead. Either
   // way the shortcut's answer is not used and the full-copy validation below decides.
@@ -75,7 +76,7 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
     // Always a copy (sharing only snapshot nodes): the value checked is the value kept, and
     // the caller's object is read once, so a getter cannot show ajv one value and the
     // snapshot another.
-    const data = mutates ? copyJson(candidate) : overlayJson(candidate, live);
+    const data = writes ? copyJson(candidate) : overlayJson(candidate, live);
     if (check(data)) return data;
     throw new ValidationError((check.errors ?? []).map(ajvIssue));
   };

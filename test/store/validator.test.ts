@@ -127,6 +127,26 @@ describe('JSON Schema validation of a candidate that shares a snapshot\'s nodes'
     expect((validate({ withDefault: shared }) as Record<string, unknown>).withDefault).not.toBe(shared);
   });
 
+  it('gives an ajv of the caller a private copy even without defaults: a coercion lands in the snapshot', async () => {
+    // Under `then`, `a.n` must be an integer: the coercing ajv turns "1" into 1. The node
+    // `a` equals the live one, so a shared (frozen) `a` would silently refuse that write.
+    const conditional = {
+      type: 'object',
+      properties: { mode: { type: 'string' }, a: { type: 'object' } },
+      if: { properties: { mode: { const: 'strict' } } },
+      then: { properties: { a: { properties: { n: { type: 'integer' } } } } },
+    } as const;
+    const store = await ConfigStore.create({
+      schema: conditional,
+      ajv: new Ajv({ coerceTypes: true, strict: false }),
+      initial: { mode: 'loose', a: { n: '1' } },
+    });
+    const mine = { mode: 'strict', a: { n: '1' } };
+    await store.reload(mine);
+    expect(store.load().config).toEqual({ mode: 'strict', a: { n: 1 } });
+    expect(mine).toEqual({ mode: 'strict', a: { n: '1' } });
+  });
+
   it('shares the unchanged subtrees of a recipe\'s candidate instead of copying them', async () => {
     const store = await ConfigStore.create({ schema, initial: { plain: { x: 1 }, withDefault: { x: 2 }, list: [{}, { n: 3 }] } });
     const before = store.load().config;
