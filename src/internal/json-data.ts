@@ -23,11 +23,6 @@ export interface CopyJsonOptions {
   readonly freeze?: boolean;
   /** Where `value` sits in the whole config, for error paths. Restored before returning. */
   readonly path?: (string | number)[];
-  /**
-   * Take nodes that are already checked, frozen JSON data ({@link isCheckedJson}) as they
-   * are, without a copy: a mutable copy of the rest, around them. Default `false`.
-   */
-  readonly keepChecked?: boolean;
 }
 
 // Every object and array a frozen copy created (the nodes of snapshots): checked JSON
@@ -55,12 +50,13 @@ export function markChecked<T extends object>(frozen: T): T {
  * `undefined` members.
  */
 export function copyJson(value: unknown, options: CopyJsonOptions = {}): unknown {
-  return copy(value, { freeze: options.freeze === true, keep: options.keepChecked === true, ancestors: new Set() }, options.path ?? []);
+  return copy(value, { freeze: options.freeze === true, keep: false, ancestors: new Set() }, options.path ?? []);
 }
 
 /**
- * `copyJson(value, { keepChecked: true })` that also takes the nodes of `live` (checked
- * JSON data: a snapshot's config) where `value` equals them: every object or array of
+ * A mutable copy of JSON data that takes nodes already checked ({@link isCheckedJson}: a
+ * snapshot's, frozen) as they are, and also the nodes of `live` (checked JSON data: a
+ * snapshot's config) where `value` equals them: every object or array of
  * `value` whose members are, recursively, the same as those of the node at the same place
  * in `live` (same keys in the same order, same scalars, `undefined` members left out) is
  * replaced by that checked node. The result is equal to `copyJson(value)`, member order
@@ -203,8 +199,8 @@ function copyAt(value: unknown, context: CopyContext, path: (string | number)[])
   return copied;
 }
 
-/** A string, a boolean or a finite number: copied as it is, without a call. */
-function isScalar(value: unknown): boolean {
+/** A string, a boolean or a finite number: JSON data that is no object, copied as it is. */
+export function isScalar(value: unknown): boolean {
   const type = typeof value;
   return type === 'string' || type === 'boolean' || (type === 'number' && Number.isFinite(value));
 }

@@ -1,5 +1,5 @@
 import type { Patch } from 'immer';
-import { copyJson, isPlainObject, markChecked, notJson, setMember } from './json-data.js';
+import { copyJson, isPlainObject, isScalar, markChecked, notJson, setMember } from './json-data.js';
 
 /** The result of {@link reconcile}. */
 export interface Reconciled {
@@ -135,12 +135,6 @@ class Walker {
     if (this.#ancestors.has(node)) notJson(path, 'a cycle');
     this.#ancestors.add(node);
   }
-}
-
-/** A string, a boolean or a number of a checked (previous) value: equal means the same. */
-function isScalar(value: unknown): boolean {
-  const type = typeof value;
-  return type === 'string' || type === 'boolean' || type === 'number';
 }
 
 /** A new object with the members `keys[0 … end)` of `next`, all unchanged: their values are `prev`'s. */

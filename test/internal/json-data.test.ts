@@ -13,9 +13,9 @@ describe('copyJson', () => {
     expect(isCheckedJson(Object.freeze({ a: 1 }))).toBe(false);
   });
 
-  it('takes checked nodes as they are with keepChecked, and copies the rest mutable', () => {
+  it('takes checked nodes as they are (overlayJson with no live config), and copies the rest mutable', () => {
     const shared = copyJson({ deep: { x: 1 } }, { freeze: true });
-    const copy = copyJson({ shared, own: { y: 2 } }, { keepChecked: true }) as Record<string, unknown>;
+    const copy = overlayJson({ shared, own: { y: 2 } }, undefined) as Record<string, unknown>;
     expect(copy.shared).toBe(shared);
     expect(Object.isFrozen(copy)).toBe(false);
     expect(Object.isFrozen(copy.own)).toBe(false);
@@ -24,9 +24,9 @@ describe('copyJson', () => {
 
   it('still checks a node the caller froze: only checked nodes are kept', () => {
     const callerFrozen = Object.freeze({ when: new Date(0) });
-    expect(() => copyJson({ a: callerFrozen }, { keepChecked: true })).toThrow(ValidationError);
+    expect(() => overlayJson({ a: callerFrozen }, undefined)).toThrow(ValidationError);
     const plain = Object.freeze({ x: 1 });
-    expect((copyJson({ plain }, { keepChecked: true }) as { plain: object }).plain).not.toBe(plain);
+    expect((overlayJson({ plain }, undefined) as { plain: object }).plain).not.toBe(plain);
   });
 
   it('names the path of a bad value deep in arrays and objects, and restores the given path', () => {
@@ -127,7 +127,7 @@ describe('overlayJson', () => {
     expect(result).toEqual({ a: { y: 2 }, b: { x: 1 } });
   });
 
-  it('takes the nodes of any snapshot as they are (a recipe\'s candidate), like keepChecked', () => {
+  it('takes the nodes of any snapshot as they are (a recipe\'s candidate), wherever they are', () => {
     const live = frozen({ a: { x: 1 } });
     const elsewhere = frozen({ y: 2 });
     const result = overlayJson({ a: elsewhere, b: live.a }, live) as Record<string, unknown>;
