@@ -39,6 +39,19 @@ function gate(): { promise: Promise<void>; open: () => void } {
 
 const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** A collection of one artifact `x`, held in the middle of removing it until `hold.open()`. */
+async function collectionRemovingX() {
+  const backend = new FakeBackend();
+  const x = artifact('x');
+  backend.add(x);
+  const hold = gate();
+  backend.gate = hold.promise;
+  const collector = new ArtifactCollector(backend);
+  const collecting = collector.collect();
+  while (backend.removing.length === 0) await tick();
+  return { backend, x, hold, collector, collecting };
+}
+
 describe('ArtifactCollector', () => {
   it('lists every artifact sorted by path, with every root holding it', async () => {
     const backend = new FakeBackend();
@@ -61,14 +74,7 @@ describe('ArtifactCollector', () => {
   });
 
   it('marks a deletion in the same turn as its decision: a put starting then waits for the removal', async () => {
-    const backend = new FakeBackend();
-    const x = artifact('x');
-    backend.add(x);
-    const hold = gate();
-    backend.gate = hold.promise;
-    const collector = new ArtifactCollector(backend);
-    const collecting = collector.collect();
-    while (backend.removing.length === 0) await tick();
+    const { backend, x, hold, collector, collecting } = await collectionRemovingX();
     expect(collector.isDeleting(x.path)).toBe(true);
     const endPut = collector.beginPut(x.path);
     let waited = false;
@@ -137,14 +143,7 @@ describe('ArtifactCollector', () => {
   });
 
   it('lets a holder who leased during a removal see it through settled(), and then keeps the path for them', async () => {
-    const backend = new FakeBackend();
-    const x = artifact('x');
-    backend.add(x);
-    const hold = gate();
-    backend.gate = hold.promise;
-    const collector = new ArtifactCollector(backend);
-    const collecting = collector.collect();
-    while (backend.removing.length === 0) await tick();
+    const { backend, x, hold, collector, collecting } = await collectionRemovingX();
     const lease = collector.lease(x, 'late');
     const settled = collector.settled(x.path);
     hold.open();
