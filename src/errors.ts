@@ -13,11 +13,14 @@ export const ERROR_CODES = [
   'ERR_ABORTED',
   'ERR_COMMIT',
   'ERR_LOAD',
+  'ERR_ROLLBACK',
+  'ERR_CLOSED',
   'ERR_TXN_STATE',
   'ERR_SYNC_TIMEOUT',
   'ERR_SCHEMA',
-  'ERR_OPTIONS',
+  'ERR_ARGUMENT',
   'ERR_NOT_CONFIGURED',
+  'ERR_INTERNAL',
   'ERR_PARSE',
   'ERR_UNSAFE_KEY',
   'ERR_FILE_NOT_FOUND',
@@ -80,6 +83,15 @@ export function isTxConfigError(value: unknown): value is TxConfigError {
   );
 }
 
+/**
+ * True when `value` is a txconfig error (from any installed copy) with one of `codes`.
+ * The library branches on this, never on `instanceof`, so errors of a second copy of
+ * txconfig (a plugin that bundles its own) are recognised too.
+ */
+export function hasErrorCode<C extends ErrorCode>(value: unknown, ...codes: readonly C[]): value is TxConfigError & { readonly code: C } {
+  return isTxConfigError(value) && (codes as readonly string[]).includes(value.code);
+}
+
 /** One reason a config failed validation. */
 export interface ValidationIssue {
   /** JSON Pointer (RFC 6901) of the offending value in the candidate config; `''` is the root. */
@@ -110,7 +122,7 @@ export class ValidationError extends TxConfigError {
 }
 
 /** Where in a transaction a failure happened. */
-export type FailurePhase = 'load' | 'wait' | 'update' | 'validate' | 'prepare' | 'rollback' | 'commit';
+export type FailurePhase = 'load' | 'wait' | 'update' | 'validate' | 'prepare' | 'rollback' | 'commit' | 'close';
 
 /** One failure inside a transaction. */
 export interface ReloadFailure {
@@ -123,15 +135,18 @@ export interface ReloadFailure {
 }
 
 /** Codes a {@link ReloadError} can carry. */
-export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_PREPARE' | 'ERR_ABORTED' | 'ERR_COMMIT' | 'ERR_LOAD';
+export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_PREPARE' | 'ERR_ABORTED' | 'ERR_COMMIT' | 'ERR_LOAD' | 'ERR_ROLLBACK' | 'ERR_CLOSED' | 'ERR_INTERNAL';
 
 /**
  * A reload did not happen (or, with code `ERR_COMMIT`, happened but a commit hook failed).
  *
  * `code` is the kind of the first failure: `ERR_VALIDATION` (schema), `ERR_PREPARE`
  * (a participant), `ERR_ABORTED` (the signal), `ERR_LOAD` (the load function of
- * `requestReload`), `ERR_COMMIT` (a commit hook threw after the swap). `failures` lists
- * every failure in order, rollback failures included; `cause` is the first one's error.
+ * `requestReload`), `ERR_COMMIT` (a commit hook threw after the swap), `ERR_ROLLBACK`
+ * (an explicit rollback or abort whose rollback hooks failed: a participant may be left
+ * half undone), `ERR_CLOSED` (the store is closed), `ERR_INTERNAL` (a bug of txconfig's).
+ * `failures` lists every failure in order, rollback failures included; `cause` is the
+ * first one's error.
  */
 export class ReloadError extends TxConfigError {
   /** Always `'ReloadError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
@@ -151,7 +166,7 @@ export class ReloadError extends TxConfigError {
     super(code, message ?? `reload failed${where}${reason}${extra}`, { cause: first?.error });
     this.failures = Object.freeze([...failures]);
     const issues: ValidationIssue[] = [];
-    for (const f of failures) if (f.error instanceof ValidationError) issues.push(...f.error.issues);
+    for (const f of failures) if (hasErrorCode(f.error, 'ERR_VALIDATION') && 'issues' in f.error) issues.push(...(f.error as ValidationError).issues);
     this.issues = Object.freeze(issues);
   }
 }
@@ -185,15 +200,50 @@ export class SynchronizeError extends TxConfigError {
 }
 
 /**
- * The store's options are unusable: code `ERR_SCHEMA` (the schema does not compile),
- * `ERR_OPTIONS` (e.g. two participants with one name), or `ERR_NOT_CONFIGURED` (a
- * feature used that was not set up, e.g. artifacts with no artifact store).
+ * The store's set-up is unusable: code `ERR_SCHEMA` (the schema does not compile, or is
+ * one txconfig cannot use), or `ERR_NOT_CONFIGURED` (a feature used that was not set up,
+ * e.g. artifacts with no artifact store).
  */
 export class ConfigurationError extends TxConfigError {
   /** Always `'ConfigurationError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'ConfigurationError';
-  /** `ERR_SCHEMA`, `ERR_OPTIONS` or `ERR_NOT_CONFIGURED`. */
-  declare readonly code: 'ERR_SCHEMA' | 'ERR_OPTIONS' | 'ERR_NOT_CONFIGURED';
+  /** `ERR_SCHEMA` or `ERR_NOT_CONFIGURED`. */
+  declare readonly code: 'ERR_SCHEMA' | 'ERR_NOT_CONFIGURED';
+}
+
+/**
+ * A bad argument to any txconfig function or method: a wrong type, a number out of
+ * range, an option that makes no sense (a negative limit, a `NaN` timeout, two
+ * participants with one name). Code `ERR_ARGUMENT`. Thrown synchronously by the call
+ * that got it (or as the rejection of an async one), before anything ran.
+ */
+export class ArgumentError extends TxConfigError {
+  /** Always `'ArgumentError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
+  override name = 'ArgumentError';
+  /** Always `ERR_ARGUMENT`. */
+  declare readonly code: 'ERR_ARGUMENT';
+  /** The argument or option at fault, as the API names it (`timeoutMs`, `participants[1].name`, `mode`). */
+  readonly argument: string;
+
+  constructor(argument: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_ARGUMENT', `${argument}: ${message}`, options);
+    this.argument = argument;
+  }
+}
+
+/**
+ * A bug of txconfig's own: an invariant did not hold. Code `ERR_INTERNAL`. Never expected;
+ * report it with its `cause`. Raised instead of losing the failure.
+ */
+export class InternalError extends TxConfigError {
+  /** Always `'InternalError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
+  override name = 'InternalError';
+  /** Always `ERR_INTERNAL`. */
+  declare readonly code: 'ERR_INTERNAL';
+
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('ERR_INTERNAL', `internal error (a bug of txconfig's): ${message}`, options);
+  }
 }
 
 /** Codes a {@link ConfigFileError} can carry. */

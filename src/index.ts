@@ -9,6 +9,8 @@ export {
   TransactionStateError,
   SynchronizeError,
   ConfigurationError,
+  ArgumentError,
+  InternalError,
   ConfigFileError,
   ParseError,
   UnsafeKeyError,
@@ -35,7 +37,8 @@ export type {
   ChangeListener,
   CollectGarbageOptions,
 } from './store/config-store.js';
-export type { Snapshot, CandidateSnapshot } from './store/snapshot.js';
+export type { Snapshot, CandidateSnapshot } from './snapshot/snapshot.js';
+export type { DeepReadonly } from './snapshot/deep-readonly.js';
 export type { Pin, SynchronizeOptions } from './store/pins.js';
 export type { ConfigStatus, ReloadCounters, StatusError } from './store/status.js';
 export type {
@@ -44,13 +47,12 @@ export type {
   ConfigInputOf,
   FromSchema,
   FromSchemaInput,
-  DeepReadonly,
   JsonSchema,
   StandardSchemaV1,
   StandardSchemaProps,
   StandardSchemaResult,
   StandardSchemaIssue,
-} from './store/schema-types.js';
+} from './schema/schema-types.js';
 export { Transaction, PreparedTransaction } from './transaction/transaction.js';
 export type { TransactionState, Recipe, CommitResult } from './transaction/transaction.js';
 export type { Participant, Prepared, PrepareContext, ArtifactWriter, DerivedOf } from './transaction/participant.js';

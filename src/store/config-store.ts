@@ -1,17 +1,17 @@
 import { Immer, enablePatches, type Patch } from 'immer';
 import type { Ajv } from 'ajv';
 import type { Artifact, ArtifactStore, ExternalRoot, GcReport } from '../artifacts/artifact-store.js';
-import { ConfigurationError, ReloadError, type ReloadFailure } from '../errors.js';
+import { ArgumentError, ConfigurationError, ReloadError, type ReloadFailure } from '../errors.js';
 import { log } from '../internal/debug.js';
 import type { DerivedOf, Participant } from '../transaction/participant.js';
 import { ReloadQueue } from '../transaction/reload-queue.js';
 import { RequestCoalescer } from '../transaction/request-coalescer.js';
 import { Transaction, type CommitResult, type Recipe, type TransactionEnd, type TransactionHost } from '../transaction/transaction.js';
 import { PinRegistry, type Pin, type SynchronizeOptions } from './pins.js';
-import type { ConfigInputOf, ConfigOf, ConfigSchema } from './schema-types.js';
-import type { Snapshot } from './snapshot.js';
+import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
 import { StatusRecorder, type ConfigStatus } from './status.js';
-import { compileValidator } from './validator.js';
+import { compileValidator } from '../schema/validator.js';
 
 // Patches are an immer plugin; enabling it is idempotent and changes nothing else.
 enablePatches();
@@ -374,9 +374,9 @@ function* rootsOf(artifacts: readonly Artifact[], kind: 'live' | 'pin' | 'transa
 function checkParticipants(participants: readonly Participant[]): void {
   const seen = new Set<string>();
   for (const participant of participants) {
-    if (typeof participant.name !== 'string' || participant.name === '') throw new ConfigurationError('ERR_OPTIONS', 'every participant needs a non-empty name');
-    if (seen.has(participant.name)) throw new ConfigurationError('ERR_OPTIONS', `two participants are named ${JSON.stringify(participant.name)}`);
-    if (typeof participant.prepare !== 'function') throw new ConfigurationError('ERR_OPTIONS', `participant ${participant.name} has no prepare()`);
+    if (typeof participant.name !== 'string' || participant.name === '') throw new ArgumentError('participants', 'every participant needs a non-empty name');
+    if (seen.has(participant.name)) throw new ArgumentError('participants', `two participants are named ${JSON.stringify(participant.name)}`);
+    if (typeof participant.prepare !== 'function') throw new ArgumentError('participants', `participant ${participant.name} has no prepare()`);
     seen.add(participant.name);
   }
 }

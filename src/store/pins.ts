@@ -1,5 +1,5 @@
 import { SynchronizeError } from '../errors.js';
-import type { Snapshot } from './snapshot.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
 
 /**
  * A declared use of one snapshot: while unreleased it is a GC root for the snapshot's

@@ -1,7 +1,7 @@
 import type { Patch } from 'immer';
 import type { Artifact, PutOptions } from '../artifacts/artifact-store.js';
-import type { DeepReadonly } from '../store/schema-types.js';
-import type { Snapshot } from '../store/snapshot.js';
+import type { DeepReadonly } from '../snapshot/deep-readonly.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
 
 /** What a participant may do with artifacts during prepare. */
 export interface ArtifactWriter {

@@ -1,10 +1,10 @@
 import { freeze, type Draft, type Immer, type Patch } from 'immer';
 import type { Artifact, ArtifactStore, PutOptions } from '../artifacts/artifact-store.js';
 import { ConfigurationError, ReloadError, TransactionStateError, ValidationError, type ReloadErrorCode, type ReloadFailure } from '../errors.js';
-import { digestOf } from '../internal/canonical-json.js';
+import { digestOf } from '../json/canonical-json.js';
 import { log } from '../internal/debug.js';
-import { reconcile } from '../internal/reconcile.js';
-import type { CandidateSnapshot, Snapshot } from '../store/snapshot.js';
+import { reconcile } from '../pipeline/reconcile.js';
+import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
 import type { ArtifactWriter, Participant, Prepared } from './participant.js';
 import type { Release } from './reload-queue.js';
 

@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ConfigStore,
+  ArgumentError,
   ConfigurationError,
   MemoryArtifactStore,
   ReloadError,
@@ -28,10 +29,10 @@ describe('ConfigStore.create option checks', () => {
     ['a name that is not a string', [{ name: 7 as unknown as string, prepare }]],
     ['two participants with one name', [{ name: 'a', prepare }, { name: 'a', prepare }]],
     ['a participant without prepare', [{ name: 'a' } as unknown as Participant<Config>]],
-  ])('refuses %s with ERR_OPTIONS before anything runs', async (_what, participants) => {
+  ])('refuses %s with ERR_ARGUMENT before anything runs', async (_what, participants) => {
     const error = await rejection(ConfigStore.create({ schema, initial: {}, participants }));
-    expect(error).toBeInstanceOf(ConfigurationError);
-    expect(error).toMatchObject({ code: 'ERR_OPTIONS' });
+    expect(error).toBeInstanceOf(ArgumentError);
+    expect(error).toMatchObject({ code: 'ERR_ARGUMENT' });
   });
 
   it('rejects the cold start with ERR_ABORTED when the signal is already aborted', async () => {
@@ -50,7 +51,7 @@ describe('ConfigStore without an artifact store', () => {
   it('refuses collectGarbage with ERR_NOT_CONFIGURED', async () => {
     const store = await ConfigStore.create({ schema, initial: {} });
     const error = await rejection(store.collectGarbage({ dryRun: true }));
-    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toBeInstanceOf(ArgumentError);
     expect(error).toMatchObject({ code: 'ERR_NOT_CONFIGURED' });
   });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { CACHED_TEXT_LIMIT, canonicalJson, digestOf } from '../../src/internal/canonical-json.js';
-import { copyJson } from '../../src/internal/json-data.js';
+import { CACHED_TEXT_LIMIT, canonicalJson, digestOf } from '../../src/json/canonical-json.js';
+import { copyJson } from '../../src/json/checked-json.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and drops undefined members', () => {

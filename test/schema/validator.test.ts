@@ -2,8 +2,8 @@ import { Ajv } from 'ajv';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore, ConfigurationError, ReloadError, ValidationError } from '../../src/index.js';
-import { compileValidator, isStandardSchema } from '../../src/store/validator.js';
-import { copyJson } from '../../src/internal/json-data.js';
+import { compileValidator, isStandardSchema } from '../../src/schema/validator.js';
+import { copyJson } from '../../src/json/checked-json.js';
 import { thrownBy } from '../helpers/rejection.js';
 
 describe('JSON Schema validation', () => {

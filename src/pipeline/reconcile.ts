@@ -1,5 +1,5 @@
 import type { Patch } from 'immer';
-import { copyJson, isPlainObject, isScalar, markChecked, notJson, setMember } from './json-data.js';
+import { copyJson, isPlainObject, isScalar, markChecked, notJson, setMember } from '../json/checked-json.js';
 
 /** The result of {@link reconcile}. */
 export interface Reconciled {

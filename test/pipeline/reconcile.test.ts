@@ -1,7 +1,7 @@
 import { applyPatches } from 'immer';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/index.js';
-import { reconcile } from '../../src/internal/reconcile.js';
+import { reconcile } from '../../src/pipeline/reconcile.js';
 
 const start = (value: unknown) => reconcile(undefined, value, false).value;
 

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/index.js';
-import { copyJson, isCheckedJson, overlayJson, setMember } from '../../src/internal/json-data.js';
+import { copyJson, isCheckedJson, overlayJson, setMember } from '../../src/json/checked-json.js';
 import { thrownBy } from '../helpers/rejection.js';
 
 describe('copyJson', () => {

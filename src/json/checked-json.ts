@@ -1,9 +1,5 @@
 import { ValidationError } from '../errors.js';
-
-/** A JSON Pointer (RFC 6901) for a path of keys. */
-export function toPointer(path: readonly (string | number)[]): string {
-  return path.map((key) => `/${String(key).replace(/~/g, '~0').replace(/\//g, '~1')}`).join('');
-}
+import { toPointer } from './json-pointer.js';
 
 /** True for plain objects: created by `{}`, `JSON.parse` or `Object.create(null)`. */
 export function isPlainObject(value: unknown): value is Record<string, unknown> {

@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
-import { copyJson, overlayJson, toPointer } from '../internal/json-data.js';
+import { copyJson, overlayJson } from '../json/checked-json.js';
+import { toPointer } from '../json/json-pointer.js';
 import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
 
 /**

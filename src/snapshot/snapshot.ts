@@ -1,5 +1,5 @@
 import type { Artifact } from '../artifacts/artifact-store.js';
-import type { DeepReadonly } from './schema-types.js';
+import type { DeepReadonly } from './deep-readonly.js';
 
 /**
  * One immutable version of the config and the state derived from it. Every nested
