@@ -77,9 +77,9 @@ export type { MemoryArtifactStoreOptions, MemoryArtifactFile } from './artifacts
 export type { ArtifactFs } from './artifacts/atomic-write.js';
 
 // -- sources --
-export { readConfigFile, parseConfigText, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH } from './sources/json-file.js';
-export type { ReadConfigFileOptions, ParseConfigTextOptions, ConfigFileSystem, ConfigFileStats } from './sources/json-file.js';
-export { watchConfigFile } from './sources/watch.js';
+export { readConfigFile, parseConfigText, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH } from './sources/read-config-file.js';
+export type { ReadConfigFileOptions, ParseConfigTextOptions, ConfigFileSystem, ConfigFileStats } from './sources/read-config-file.js';
+export { watchConfigFile } from './sources/watch-config-file.js';
 export type {
   ConfigWatcher,
   ConfigChange,
@@ -87,6 +87,6 @@ export type {
   WatchConfigFileOptions,
   WatchErrorContext,
   WatchErrorPhase,
-} from './sources/watch.js';
-export { reloadOnSignal } from './sources/signals.js';
-export type { ReloadRequester, ReloadRequestOutcome, ReloadOnSignalOptions, StopReloadOnSignal } from './sources/signals.js';
+} from './sources/watch-config-file.js';
+export { reloadOnSignal } from './sources/reload-on-signal.js';
+export type { ReloadRequester, ReloadRequestOutcome, ReloadOnSignalOptions, StopReloadOnSignal } from './sources/reload-on-signal.js';

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import type { ConfigFileSystem } from '../../src/sources/json-file.js';
+import type { ConfigFileSystem } from '../../src/sources/read-config-file.js';
 
 // Descriptor-based calls: a FileHandle would try to close its descriptor again when collected.
 const openFd = promisify(fs.open);

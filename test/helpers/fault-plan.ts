@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 
 import type { ArtifactFs } from '../../src/artifacts/atomic-write.js';
 import { nodeArtifactFs } from '../../src/artifacts/atomic-write.js';
-import type { ConfigFileSystem } from '../../src/sources/json-file.js';
+import type { ConfigFileSystem } from '../../src/sources/read-config-file.js';
 
 /** An injected failure: an Error with a system error code, as Node's own fs errors have. */
 export class InjectedFault extends Error {

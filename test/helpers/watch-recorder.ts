@@ -2,7 +2,7 @@
  * Records what a config watcher reports, and waits for it: tests wait for events with
  * a timeout instead of sleeping and asserting durations.
  */
-import type { ConfigChange, WatchErrorContext } from '../../src/sources/watch.js';
+import type { ConfigChange, WatchErrorContext } from '../../src/sources/watch-config-file.js';
 
 interface Waiter {
   readonly predicate: () => boolean;

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ConfigFileError, ParseError, UnsafeKeyError } from '../../src/errors.js';
-import { watchConfigFile, type ConfigWatcher, type WatchConfigFileOptions } from '../../src/sources/watch.js';
+import { watchConfigFile, type ConfigWatcher, type WatchConfigFileOptions } from '../../src/sources/watch-config-file.js';
 import { countingFs, readFd, type CountingFs } from '../helpers/counting-fs.js';
 import { eventually, WatchRecorder } from '../helpers/watch-recorder.js';
 

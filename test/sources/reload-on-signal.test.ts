@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, expectTypeOf, it } from 'vitest';
 import type { ConfigStore } from '../../src/index.js';
-import { reloadOnSignal, type ReloadRequester, type ReloadRequestOutcome } from '../../src/sources/signals.js';
+import { reloadOnSignal, type ReloadRequester, type ReloadRequestOutcome } from '../../src/sources/reload-on-signal.js';
 import { eventually } from '../helpers/watch-recorder.js';
 
 const script = fileURLToPath(new URL('../helpers/reload-on-signal.js', import.meta.url));

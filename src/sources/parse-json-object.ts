@@ -2,7 +2,7 @@
  * A strict RFC 8259 JSON parser for config files: positions in errors, a nesting limit
  * instead of a stack overflow, and refusal of keys that can reach a prototype.
  *
- * Internal: the public entry points are in json-file.ts.
+ * Internal: the public entry points are in read-config-file.ts.
  */
 import { ParseError, UnsafeKeyError } from '../errors.js';
 

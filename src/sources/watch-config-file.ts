@@ -7,7 +7,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import fse from 'fs-extra';
 import { log } from '../internal/debug.js';
-import { fileError, parseConfigBytes, readConfigBytes, type ReadConfigFileOptions } from './json-file.js';
+import { fileError, parseConfigBytes, readConfigBytes, type ReadConfigFileOptions } from './read-config-file.js';
 
 /** What {@link watchConfigFile} passes to `onChange`. */
 export interface ConfigChange<T> {

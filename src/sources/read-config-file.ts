@@ -6,7 +6,7 @@ import { constants } from 'node:fs';
 import fse from 'fs-extra';
 import { ConfigFileError } from '../errors.js';
 import { log } from '../internal/debug.js';
-import { parseJsonObject } from './json-parser.js';
+import { parseJsonObject } from './parse-json-object.js';
 
 /** Default {@link ReadConfigFileOptions.maxBytes}: 16 MiB. */
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigFileError, ParseError, UnsafeKeyError } from '../../src/errors.js';
-import { parseConfigText, readConfigFile } from '../../src/sources/json-file.js';
+import { parseConfigText, readConfigFile } from '../../src/sources/read-config-file.js';
 import { countingFs, openFd } from '../helpers/counting-fs.js';
 import { rejection } from '../helpers/rejection.js';
 
@@ -15,7 +15,7 @@ const hostileDir = fileURLToPath(new URL('../fixtures/hostile/', import.meta.url
 
 let dir: string;
 beforeAll(async () => {
-  dir = await fs.mkdtemp(join(tmpdir(), 'txconfig-json-file-'));
+  dir = await fs.mkdtemp(join(tmpdir(), 'txconfig-read-config-file-'));
 });
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });

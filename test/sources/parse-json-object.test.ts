@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError, UnsafeKeyError } from '../../src/errors.js';
-import { parseJsonObject } from '../../src/sources/json-parser.js';
+import { parseJsonObject } from '../../src/sources/parse-json-object.js';
 
 const options = { source: 'test.json', maxDepth: 256 };
 
