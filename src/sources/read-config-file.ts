@@ -3,9 +3,10 @@
  * reading, strict UTF-8, strict JSON with positions in errors, no prototype keys.
  */
 import { constants } from 'node:fs';
-import fse from 'fs-extra';
-import { ConfigFileError } from '../errors.js';
+import { ArgumentError, ConfigFileError } from '../errors.js';
+import { readUpTo, resolveFileSystem, type FileStats, type FileSystem } from '../file-system.js';
 import { log } from '../internal/debug.js';
+import { errnoCode } from '../internal/errno.js';
 import { parseJsonObject } from './parse-json-object.js';
 
 /** Default {@link ReadConfigFileOptions.maxBytes}: 16 MiB. */
@@ -13,48 +14,6 @@ export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
 
 /** Default {@link ReadConfigFileOptions.maxDepth}: 256 nested objects and arrays. */
 export const DEFAULT_MAX_DEPTH = 256;
-
-/** What {@link ConfigFileSystem.fstat} must report. A `fs.Stats` qualifies. */
-export interface ConfigFileStats {
-  /** Size in bytes. */
-  readonly size: number;
-  /** True for a regular file: the only kind that is read. */
-  isFile(): boolean;
-  /** True for a directory. */
-  isDirectory(): boolean;
-  /** True for a named pipe. */
-  isFIFO(): boolean;
-  /** True for a Unix socket. */
-  isSocket(): boolean;
-  /** True for a character device (`/dev/zero`, a terminal). */
-  isCharacterDevice(): boolean;
-  /** True for a block device. */
-  isBlockDevice(): boolean;
-}
-
-/**
- * The file system calls {@link readConfigFile} makes, as a seam: tests inject faults
- * (EACCES, EIO) here instead of mocking modules. The default is fs-extra's.
- */
-export interface ConfigFileSystem {
-  /** Opens `path` read-only (with `O_NONBLOCK` and `O_NOCTTY` where the OS has them); resolves to a file descriptor. */
-  open(path: string, flags: number): Promise<number>;
-  /** Stats the open file. */
-  fstat(fd: number): Promise<ConfigFileStats>;
-  /** Reads up to `length` bytes at `position` into `buffer` at `offset`, as `fs.read`. */
-  read(
-    fd: number,
-    buffer: Uint8Array,
-    offset: number,
-    length: number,
-    position: number,
-  ): Promise<{
-    /** How many bytes were read; 0 at the end of the file. */
-    bytesRead: number;
-  }>;
-  /** Closes the descriptor. A failure is logged, never thrown over the read's outcome. */
-  close(fd: number): Promise<void>;
-}
 
 /** Options of {@link readConfigFile}. */
 export interface ReadConfigFileOptions {
@@ -64,8 +23,12 @@ export interface ReadConfigFileOptions {
   readonly maxDepth?: number;
   /** Stops the read; the promise then rejects with `signal.reason`. */
   readonly signal?: AbortSignal;
-  /** File system seam, for fault injection. Default: fs-extra. */
-  readonly fs?: ConfigFileSystem;
+  /**
+   * File system seam, for fault injection: any of the {@link FileSystem} calls
+   * (`open`, `fstat`, `read` and `close` are the ones a read makes). The rest are
+   * fs-extra's.
+   */
+  readonly fs?: Partial<FileSystem>;
 }
 
 /** Options of {@link parseConfigText}. */
@@ -76,21 +39,11 @@ export interface ParseConfigTextOptions {
   readonly maxDepth?: number;
 }
 
-const defaultFs: ConfigFileSystem = {
-  open: (path, flags) => fse.open(path, flags),
-  fstat: (fd) => fse.fstat(fd),
-  read: (fd, buffer, offset, length, position) => fse.read(fd, buffer, offset, length, position),
-  close: (fd) => fse.close(fd),
-};
-
 // O_NONBLOCK: opening a FIFO for reading must not wait for a writer; the type check
 // after open refuses it. O_NOCTTY: opening a terminal must not make it ours.
 // Windows lacks both (the typings claim otherwise).
 const optional: Partial<typeof constants> = constants;
 const OPEN_FLAGS = constants.O_RDONLY | (optional.O_NONBLOCK ?? 0) | (optional.O_NOCTTY ?? 0);
-
-const MIN_CHUNK = 16 * 1024;
-const MAX_CHUNK = 1024 * 1024;
 
 // fatal: invalid UTF-8 is an error, not U+FFFD. ignoreBOM: keep the BOM so that
 // parseConfigText strips exactly one, whoever calls it.
@@ -167,7 +120,7 @@ export function parseConfigBytes(bytes: Uint8Array, options: ParseConfigTextOpti
 export async function readConfigBytes(path: string, options: Omit<ReadConfigFileOptions, 'maxDepth'> = {}): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
   checkLimit('maxBytes', maxBytes, 0);
-  const fs = options.fs ?? defaultFs;
+  const fs = resolveFileSystem(options.fs);
   const signal = options.signal;
   signal?.throwIfAborted();
 
@@ -178,7 +131,7 @@ export async function readConfigBytes(path: string, options: Omit<ReadConfigFile
     throw fileError(path, error);
   }
   try {
-    let stats: ConfigFileStats;
+    let stats: FileStats;
     try {
       stats = await fs.fstat(fd);
     } catch (error) {
@@ -199,33 +152,24 @@ export async function readConfigBytes(path: string, options: Omit<ReadConfigFile
 
 /** Reads to the end of the file, but never more than `maxBytes + 1` bytes. */
 async function readLimited(
-  fs: ConfigFileSystem,
+  fs: FileSystem,
   fd: number,
   path: string,
   maxBytes: number,
   expectedSize: number,
   signal: AbortSignal | undefined,
 ): Promise<Uint8Array> {
-  // One byte past the limit tells a file that grew after fstat from one that fits.
-  const limit = maxBytes + 1;
-  const chunkSize = Math.min(Math.max(expectedSize + 1, MIN_CHUNK), MAX_CHUNK);
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  while (total < limit) {
-    const chunk = Buffer.allocUnsafe(Math.min(chunkSize, limit - total));
-    let bytesRead: number;
-    try {
-      ({ bytesRead } = await fs.read(fd, chunk, 0, chunk.length, total));
-    } catch (error) {
-      throw fileError(path, error);
-    }
-    if (bytesRead === 0) break;
-    chunks.push(chunk.subarray(0, bytesRead));
-    total += bytesRead;
-    signal?.throwIfAborted();
+  let bytes: Uint8Array;
+  try {
+    // One byte past the limit tells a file that grew after fstat from one that fits.
+    bytes = await readUpTo(fs, fd, maxBytes + 1, expectedSize, signal);
+  } catch (error) {
+    // An abort rejects with the signal's reason, as Node's own fs functions do.
+    if (signal?.aborted === true && error === signal.reason) throw error;
+    throw fileError(path, error);
   }
-  if (total > maxBytes) throw tooLarge(path, maxBytes, total);
-  return Buffer.concat(chunks, total);
+  if (bytes.byteLength > maxBytes) throw tooLarge(path, maxBytes, bytes.byteLength);
+  return bytes;
 }
 
 function tooLarge(path: string, maxBytes: number, size: number): ConfigFileError {
@@ -234,7 +178,7 @@ function tooLarge(path: string, maxBytes: number, size: number): ConfigFileError
 
 /** Maps a file system failure to a {@link ConfigFileError}; see docs/sources.md. Internal. */
 export function fileError(path: string, error: unknown): ConfigFileError {
-  const code = (error as { code?: unknown } | null)?.code;
+  const code = errnoCode(error);
   switch (code) {
     case 'ENOENT':
     case 'ENOTDIR':
@@ -250,13 +194,13 @@ export function fileError(path: string, error: unknown): ConfigFileError {
       // open(2) of a Unix socket fails this way on Linux.
       return new ConfigFileError('ERR_FILE_TYPE', path, 'not a regular file (socket or device)', { cause: error });
     default:
-      return new ConfigFileError('ERR_FILE_ACCESS', path, `cannot read (${typeof code === 'string' ? code : 'unknown error'})`, {
+      return new ConfigFileError('ERR_FILE_ACCESS', path, `cannot read (${code ?? 'unknown error'})`, {
         cause: error,
       });
   }
 }
 
-function describeType(stats: ConfigFileStats): string {
+function describeType(stats: FileStats): string {
   if (stats.isDirectory()) return 'directory';
   if (stats.isFIFO()) return 'FIFO';
   if (stats.isSocket()) return 'socket';

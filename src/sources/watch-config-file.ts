@@ -2,11 +2,12 @@
  * Watching a config file: survives atomic saves, delete-and-recreate and Kubernetes
  * ConfigMap symlink swaps; decides by content hash; never reports a half-written file.
  */
-import { createHash } from 'node:crypto';
 import { watch, type FSWatcher } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import fse from 'fs-extra';
+import { resolveFileSystem, type FileStats, type FileSystem } from '../file-system.js';
 import { log } from '../internal/debug.js';
+import { errnoCode } from '../internal/errno.js';
+import { sha256Hex } from '../internal/sha256.js';
 import { fileError, parseConfigBytes, readConfigBytes, type ReadConfigFileOptions } from './read-config-file.js';
 
 /** What {@link watchConfigFile} passes to `onChange`. */
@@ -96,6 +97,8 @@ export class ConfigWatcher<T = Record<string, unknown>> {
   readonly #onError: ((error: unknown, context: WatchErrorContext) => void) | undefined;
   readonly #parse: (bytes: Uint8Array, path: string) => T | Promise<T>;
   readonly #read: Omit<ReadConfigFileOptions, 'signal'>;
+  /** The seam every file system call goes through: reads, and the stat and realpath that follow the path. */
+  readonly #fs: FileSystem;
   readonly #debounceMs: number;
   readonly #maxWaitMs: number;
   readonly #retries: number;
@@ -142,6 +145,7 @@ export class ConfigWatcher<T = Record<string, unknown>> {
     this.#onChange = onChange;
     this.#onError = options.onError;
     this.#read = options.read ?? {};
+    this.#fs = resolveFileSystem(this.#read.fs);
     const maxDepth = this.#read.maxDepth;
     this.#parse =
       options.parse ??
@@ -286,11 +290,11 @@ export class ConfigWatcher<T = Record<string, unknown>> {
   async #readAndParse(): Promise<CheckResult> {
     let bytes: Uint8Array;
     try {
-      bytes = await readConfigBytes(this.#absolute, { ...this.#read, signal: this.#abort.signal });
+      bytes = await readConfigBytes(this.#absolute, { ...this.#read, fs: this.#fs, signal: this.#abort.signal });
     } catch (error) {
-      return { ok: false, error, failureKey: `read:${String((error as { code?: unknown }).code)}` };
+      return { ok: false, error, failureKey: `read:${errnoCode(error) ?? 'unknown'}` };
     }
-    const digest = createHash('sha256').update(bytes).digest('hex');
+    const digest = sha256Hex(bytes);
     // Same bytes as the live content: nothing to parse, nothing to deliver.
     if (digest === this.#digest) return { ok: true, digest, config: undefined };
     try {
@@ -335,24 +339,26 @@ export class ConfigWatcher<T = Record<string, unknown>> {
   async #ensureWatchers(): Promise<void> {
     const dir = dirname(this.#absolute);
     const [dirStats, target] = await Promise.all([
-      fse.stat(dir).catch(() => undefined),
-      fse.realpath(this.#absolute).catch(() => undefined),
+      this.#fs.stat(dir).catch(() => undefined),
+      this.#fs.realpath(this.#absolute).catch(() => undefined),
       // Missing: keep what we have; the poll and the next event try again.
     ]);
-    const realDir = await fse.realpath(dir).catch(() => dir);
+    const realDir = await this.#fs.realpath(dir).catch(() => dir);
     if (this.#closed) return;
 
-    const identity = dirStats === undefined ? undefined : `${dirStats.dev}:${dirStats.ino}`;
-    if (identity !== undefined && this.#dirWatcher !== undefined && this.#dirIdentity === undefined) {
-      // The watch made at construction: this is the directory it watches.
-      this.#dirIdentity = identity;
-    } else if (identity !== undefined && (this.#dirWatcher === undefined || identity !== this.#dirIdentity)) {
-      this.#dirWatcher?.close();
-      this.#dirWatcher = this.#watchDir(dir, false);
-      this.#dirIdentity = this.#dirWatcher === undefined ? undefined : identity;
-      log.sources('directory %s replaced; watching the new one', dir);
-      // A change between our read and the new watch raised no event.
-      this.#schedule();
+    if (dirStats !== undefined) {
+      const identity = identityOf(dirStats);
+      if (this.#dirWatcher !== undefined && this.#dirIdentity === undefined) {
+        // The watch made at construction: this is the directory it watches.
+        this.#dirIdentity = identity;
+      } else if (this.#dirWatcher === undefined || identity !== this.#dirIdentity) {
+        this.#dirWatcher?.close();
+        this.#dirWatcher = this.#watchDir(dir, false);
+        this.#dirIdentity = this.#dirWatcher === undefined ? undefined : identity;
+        log.sources('directory %s replaced; watching the new one', dir);
+        // A change between our read and the new watch raised no event.
+        this.#schedule();
+      }
     }
     if (target === undefined) return;
     const targetDir = dirname(target);
@@ -400,6 +406,17 @@ export class ConfigWatcher<T = Record<string, unknown>> {
 type CheckResult =
   | { readonly ok: true; readonly digest: string; readonly config: unknown }
   | { readonly ok: false; readonly error: unknown; readonly failureKey: string };
+
+/**
+ * `dev:ino` of a directory, to notice it was replaced. The seam's {@link FileStats}
+ * does not promise these two fields; `fs.Stats`, the default, has them. Without them a
+ * replaced directory is found by the poll alone.
+ */
+function identityOf(stats: FileStats): string | undefined {
+  // A widening to optional fields, checked at run time: a seam may leave them out.
+  const { dev, ino } = stats as FileStats & { readonly dev?: unknown; readonly ino?: unknown };
+  return typeof dev === 'number' && typeof ino === 'number' ? `${dev}:${ino}` : undefined;
+}
 
 function checkMs(name: string, value: number): number {
   if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);

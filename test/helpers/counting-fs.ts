@@ -5,7 +5,10 @@
  */
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
-import type { ConfigFileSystem } from '../../src/sources/read-config-file.js';
+import type { FileSystem } from '../../src/file-system.js';
+
+/** The calls readConfigFile makes. */
+type ConfigFileSystem = Pick<FileSystem, 'open' | 'fstat' | 'read' | 'close'>;
 
 // Descriptor-based calls: a FileHandle would try to close its descriptor again when collected.
 const openFd = promisify(fs.open);

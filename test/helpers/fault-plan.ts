@@ -9,7 +9,7 @@ import { promisify } from 'node:util';
 
 import type { ArtifactFs } from '../../src/artifacts/atomic-write.js';
 import { nodeArtifactFs } from '../../src/artifacts/atomic-write.js';
-import type { ConfigFileSystem } from '../../src/sources/read-config-file.js';
+import type { ReadConfigFileOptions } from '../../src/sources/read-config-file.js';
 
 /** An injected failure: an Error with a system error code, as Node's own fs errors have. */
 export class InjectedFault extends Error {
@@ -111,7 +111,7 @@ const readFd = promisify(fs.read);
  * after the first read: failing it truncates what was read to half (a file read in the
  * middle of a save), which must end as a parse error.
  */
-export function faultyConfigFs(plan: FaultPlan): ConfigFileSystem {
+export function faultyConfigFs(plan: FaultPlan): NonNullable<ReadConfigFileOptions['fs']> {
   let truncated = false;
   return {
     open: async (path, flags) => {

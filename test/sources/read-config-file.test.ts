@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigFileError, ParseError, UnsafeKeyError } from '../../src/errors.js';
+import type { FileStats, FileSystem } from '../../src/file-system.js';
 import { parseConfigText, readConfigFile } from '../../src/sources/read-config-file.js';
 import { countingFs, openFd } from '../helpers/counting-fs.js';
 import { rejection } from '../helpers/rejection.js';
@@ -45,6 +46,34 @@ function expectFileError(error: unknown, code: string, path: string): void {
   expect(error).toBeInstanceOf(ConfigFileError);
   expect((error as ConfigFileError).code).toBe(code);
   expect((error as ConfigFileError).path).toBe(path);
+}
+
+type Kind = 'directory' | 'fifo' | 'socket' | 'character device' | 'block device' | 'unknown';
+
+/** What fstat reports for a file of `kind`: anything but a regular file. */
+function statsOf(kind: Kind): FileStats {
+  return {
+    size: 0,
+    mode: 0,
+    isFile: () => false,
+    isDirectory: () => kind === 'directory',
+    isSymbolicLink: () => false,
+    isFIFO: () => kind === 'fifo',
+    isSocket: () => kind === 'socket',
+    isCharacterDevice: () => kind === 'character device',
+    isBlockDevice: () => kind === 'block device',
+  };
+}
+
+/** A seam whose file opens, is of an unknown type, and must never be read. */
+function fakeFs(overrides: Partial<FileSystem>): Partial<FileSystem> {
+  return {
+    open: () => Promise.resolve(3),
+    fstat: () => Promise.resolve(statsOf('unknown')),
+    read: () => Promise.reject(new Error('must not read')),
+    close: () => Promise.resolve(),
+    ...overrides,
+  };
 }
 
 function expectParseError(error: unknown, line?: number, column?: number): void {
@@ -174,6 +203,28 @@ describe('readConfigFile: what it refuses to read', () => {
     } finally {
       await new Promise((res) => server.close(res));
     }
+  });
+
+  it.each<Kind>(['directory', 'fifo', 'socket', 'character device', 'block device', 'unknown'])(
+    'refuses a %s that fstat reports as ERR_FILE_TYPE without reading',
+    async (kind) => {
+      const error = await rejection(readConfigFile('/config.json', { fs: fakeFs({ fstat: () => Promise.resolve(statsOf(kind)) }) }));
+      expectFileError(error, 'ERR_FILE_TYPE', '/config.json');
+    },
+  );
+
+  it('reports ENXIO from open (a socket or device) as ERR_FILE_TYPE with the cause', async () => {
+    const cause = errnoError('ENXIO');
+    const error = await rejection(readConfigFile('/config.json', { fs: fakeFs({ open: () => Promise.reject(cause) }) }));
+    expectFileError(error, 'ERR_FILE_TYPE', '/config.json');
+    expect((error as ConfigFileError).cause).toBe(cause);
+  });
+
+  it('reports an open failure without an errno code as ERR_FILE_ACCESS, keeping the cause', async () => {
+    const cause = new Error('no code at all');
+    const error = await rejection(readConfigFile('/config.json', { fs: fakeFs({ open: () => Promise.reject(cause) }) }));
+    expectFileError(error, 'ERR_FILE_ACCESS', '/config.json');
+    expect((error as ConfigFileError).cause).toBe(cause);
   });
 
   it('reports a missing file as ERR_FILE_NOT_FOUND with the cause', async () => {
