@@ -28,11 +28,19 @@ export type {
 
 // -- store and transactions --
 export { ConfigStore } from './store/config-store.js';
-export type { CreateOptions, ReloadOptions, ChangeListener, CollectGarbageOptions, StoreConfig, StoreDerived } from './store/config-store.js';
+export type {
+  CreateOptions,
+  ReloadOptions,
+  ReloadResult,
+  ReloadOutcome,
+  ChangeEvent,
+  ChangeListener,
+  CollectGarbageOptions,
+} from './store/config-store.js';
 export type { Snapshot, CandidateSnapshot } from './snapshot/snapshot.js';
 export type { DeepReadonly } from './snapshot/deep-readonly.js';
-export type { Pin, SynchronizeOptions } from './store/pin-registry.js';
-export type { ConfigStatus, ReloadCounters, StatusError } from './store/status-recorder.js';
+export type { Pin, SynchronizeOptions } from './store/pins.js';
+export type { ConfigStatus, ReloadCounters, StatusError } from './store/status.js';
 export type {
   ConfigSchema,
   ConfigOf,
@@ -45,20 +53,9 @@ export type {
   StandardSchemaResult,
   StandardSchemaIssue,
 } from './schema/schema-types.js';
-export { Transaction } from './transaction/transaction.js';
-export type { TransactionState, TransactionOptions, Recipe } from './transaction/transaction.js';
-export { PreparedTransaction } from './transaction/prepared-transaction.js';
-export type {
-  ReloadResult,
-  ReloadApplied,
-  ReloadUnchanged,
-  ReloadRejected,
-  ReloadAborted,
-  ReloadCommitted,
-  ChangeEvent,
-} from './transaction/reload-result.js';
+export { Transaction, PreparedTransaction } from './transaction/transaction.js';
+export type { TransactionState, Recipe, CommitResult } from './transaction/transaction.js';
 export type { Participant, Prepared, PrepareContext, ArtifactWriter, DerivedOf } from './transaction/participant.js';
-export type { FileSystem, FileStats } from './file-system.js';
 
 // -- artifacts --
 export type {
