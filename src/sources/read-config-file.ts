@@ -7,6 +7,7 @@ import { ArgumentError, ConfigFileError } from '../errors.js';
 import { readUpTo, resolveFileSystem, type FileStats, type FileSystem } from '../file-system.js';
 import { log } from '../internal/debug.js';
 import { errnoCode } from '../internal/errno.js';
+import { checkInteger, checkNonEmptyString, describeValue } from './argument-checks.js';
 import { parseJsonObject } from './parse-json-object.js';
 
 /** Default {@link ReadConfigFileOptions.maxBytes}: 16 MiB. */
@@ -66,6 +67,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * @throws {ParseError} `ERR_PARSE` with `line` and `column`: not JSON, empty, root not
  *   an object, duplicate key, number out of range, nesting deeper than `maxDepth`.
  * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY` with `key`, `pointer`, `line`, `column`.
+ * @throws {ArgumentError} `ERR_ARGUMENT` naming `path` (not a non-empty string),
+ *   `maxBytes` (not an integer >= 0) or `maxDepth` (not an integer >= 1); nothing is opened.
  * @throws `signal.reason` when `signal` aborts.
  * @example
  * ```ts
@@ -74,6 +77,8 @@ const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
  * ```
  */
 export async function readConfigFile(path: string, options: ReadConfigFileOptions = {}): Promise<Record<string, unknown>> {
+  checkNonEmptyString('path', path);
+  checkReadLimits(options);
   const bytes = await readConfigBytes(path, options);
   return parseConfigBytes(bytes, { source: path, ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }) });
 }
@@ -84,14 +89,16 @@ export async function readConfigFile(path: string, options: ReadConfigFileOption
  *
  * @throws {ParseError} `ERR_PARSE` with `line` and `column`.
  * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY` with `key`, `pointer`, `line`, `column`.
+ * @throws {ArgumentError} `ERR_ARGUMENT` naming `text` (not a string) or `maxDepth` (not an integer >= 1).
  * @example
  * ```ts
  * const config = parseConfigText(process.env.MYDAEMON_CONFIG ?? '', { source: 'MYDAEMON_CONFIG' });
  * ```
  */
 export function parseConfigText(text: string, options: ParseConfigTextOptions = {}): Record<string, unknown> {
+  if (typeof text !== 'string') throw new ArgumentError('text', `must be a string, got ${describeValue(text)}`);
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  checkLimit('maxDepth', maxDepth, 1);
+  checkInteger('maxDepth', maxDepth, 1);
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   return parseJsonObject(body, { source: options.source ?? '<text>', maxDepth });
 }
@@ -113,13 +120,24 @@ export function parseConfigBytes(bytes: Uint8Array, options: ParseConfigTextOpti
 }
 
 /**
- * Reads the bytes of a regular file with the limits of {@link readConfigFile}. Internal.
+ * Checks the limits {@link readConfigFile} takes, before anything is opened. Internal:
+ * the watcher checks its `read` options with it (`prefix` `'read.'`).
+ *
+ * @throws {ArgumentError} `ERR_ARGUMENT` naming `maxBytes` or `maxDepth`.
+ */
+export function checkReadLimits(options: Pick<ReadConfigFileOptions, 'maxBytes' | 'maxDepth'>, prefix = ''): void {
+  if (options.maxBytes !== undefined) checkInteger(`${prefix}maxBytes`, options.maxBytes, 0);
+  if (options.maxDepth !== undefined) checkInteger(`${prefix}maxDepth`, options.maxDepth, 1);
+}
+
+/**
+ * Reads the bytes of a regular file with the limits of {@link readConfigFile}, which
+ * the caller has checked ({@link checkReadLimits}). Internal.
  *
  * @throws {ConfigFileError} every file code of readConfigFile except `ERR_FILE_ENCODING`.
  */
 export async function readConfigBytes(path: string, options: Omit<ReadConfigFileOptions, 'maxDepth'> = {}): Promise<Uint8Array> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_BYTES;
-  checkLimit('maxBytes', maxBytes, 0);
   const fs = resolveFileSystem(options.fs);
   const signal = options.signal;
   signal?.throwIfAborted();
@@ -207,8 +225,4 @@ function describeType(stats: FileStats): string {
   if (stats.isCharacterDevice()) return 'character device';
   if (stats.isBlockDevice()) return 'block device';
   return 'unknown type';
-}
-
-function checkLimit(name: string, value: number, min: number): void {
-  if (!Number.isSafeInteger(value) || value < min) throw new RangeError(`${name} must be an integer >= ${min}, got ${value}`);
 }

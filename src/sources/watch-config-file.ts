@@ -8,7 +8,8 @@ import { resolveFileSystem, type FileStats, type FileSystem } from '../file-syst
 import { log } from '../internal/debug.js';
 import { errnoCode } from '../internal/errno.js';
 import { sha256Hex } from '../internal/sha256.js';
-import { fileError, parseConfigBytes, readConfigBytes, type ReadConfigFileOptions } from './read-config-file.js';
+import { checkFunction, checkInteger, checkMilliseconds, checkNonEmptyString, checkOptionalFunction } from './argument-checks.js';
+import { checkReadLimits, fileError, parseConfigBytes, readConfigBytes, type ReadConfigFileOptions } from './read-config-file.js';
 
 /** What {@link watchConfigFile} passes to `onChange`. */
 export interface ConfigChange<T> {
@@ -71,6 +72,10 @@ export type ConfigChangeHandler<T> = (change: ConfigChange<T>) => unknown;
  *
  * @throws {ConfigFileError} `ERR_FILE_NOT_FOUND`, `ERR_FILE_ACCESS`: the directory
  *   cannot be watched. The file itself may be missing at start.
+ * @throws {ArgumentError} `ERR_ARGUMENT` naming the bad argument or option: `path`,
+ *   `onChange`, `onError`, `parse` (not a function), `debounceMs`, `maxWaitMs`, `pollMs`
+ *   (not a finite number >= 0), `retries` (not an integer >= 0), `read.maxBytes`,
+ *   `read.maxDepth`.
  * @example
  * ```ts
  * const watcher = watchConfigFile('/etc/mydaemon/config.json', ({ config }) => store.requestReload(() => config), {
@@ -140,21 +145,30 @@ export class ConfigWatcher<T = Record<string, unknown>> {
 
   /** @internal Use {@link watchConfigFile}. */
   constructor(path: string, onChange: ConfigChangeHandler<T>, options: WatchConfigFileOptions<T>) {
+    checkNonEmptyString('path', path);
+    checkFunction('onChange', onChange);
+    checkOptionalFunction('onError', options.onError);
+    checkOptionalFunction('parse', options.parse);
     this.#path = path;
     this.#absolute = resolve(path);
     this.#onChange = onChange;
     this.#onError = options.onError;
     this.#read = options.read ?? {};
+    checkReadLimits(this.#read, 'read.');
     this.#fs = resolveFileSystem(this.#read.fs);
     const maxDepth = this.#read.maxDepth;
     this.#parse =
       options.parse ??
       // Without a parse option T is the default, the JSON object tree.
       ((bytes, source) => parseConfigBytes(bytes, { source, ...(maxDepth === undefined ? {} : { maxDepth }) }) as T);
-    this.#debounceMs = checkMs('debounceMs', options.debounceMs ?? 100);
-    this.#maxWaitMs = checkMs('maxWaitMs', options.maxWaitMs ?? 1000);
-    this.#retries = checkMs('retries', options.retries ?? 3);
-    const pollMs = checkMs('pollMs', options.pollMs ?? 5000);
+    const { debounceMs = 100, maxWaitMs = 1000, retries = 3, pollMs = 5000 } = options;
+    checkMilliseconds('debounceMs', debounceMs);
+    checkMilliseconds('maxWaitMs', maxWaitMs);
+    checkMilliseconds('pollMs', pollMs);
+    checkInteger('retries', retries, 0);
+    this.#debounceMs = debounceMs;
+    this.#maxWaitMs = maxWaitMs;
+    this.#retries = retries;
     this.#emitInitial = options.emitInitial ?? false;
     this.#persistent = options.persistent ?? true;
 
@@ -416,9 +430,4 @@ function identityOf(stats: FileStats): string | undefined {
   // A widening to optional fields, checked at run time: a seam may leave them out.
   const { dev, ino } = stats as FileStats & { readonly dev?: unknown; readonly ino?: unknown };
   return typeof dev === 'number' && typeof ino === 'number' ? `${dev}:${ino}` : undefined;
-}
-
-function checkMs(name: string, value: number): number {
-  if (!Number.isFinite(value) || value < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
-  return value;
 }

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigFileError, ParseError, UnsafeKeyError } from '../../src/errors.js';
+import { ArgumentError, ConfigFileError, ParseError, UnsafeKeyError } from '../../src/errors.js';
 import type { FileStats, FileSystem } from '../../src/file-system.js';
 import { parseConfigText, readConfigFile } from '../../src/sources/read-config-file.js';
 import { countingFs, openFd } from '../helpers/counting-fs.js';
@@ -325,10 +325,25 @@ describe('readConfigFile: what it refuses to read', () => {
     expect(seam.bytesRead).toBe(0);
   });
 
-  it('refuses nonsensical limits with a RangeError', async () => {
+  it.each([
+    ['maxBytes', { maxBytes: -1 }],
+    ['maxBytes', { maxBytes: 1.5 }],
+    ['maxBytes', { maxBytes: Number.NaN }],
+    ['maxDepth', { maxDepth: 0 }],
+    ['maxDepth', { maxDepth: Number.POSITIVE_INFINITY }],
+  ])('refuses a nonsensical %s (%o) with ERR_ARGUMENT naming it, opening nothing', async (argument, options) => {
     const path = await writeTemp('{}');
-    expect(await rejection(readConfigFile(path, { maxBytes: -1 }))).toBeInstanceOf(RangeError);
-    expect(await rejection(readConfigFile(path, { maxDepth: 0 }))).toBeInstanceOf(RangeError);
+    const seam = countingFs();
+    const error = await rejection(readConfigFile(path, { ...options, fs: seam }));
+    expect(error).toBeInstanceOf(ArgumentError);
+    expect(error).toMatchObject({ code: 'ERR_ARGUMENT', argument });
+    expect(seam.opens).toBe(0);
+  });
+
+  it('refuses a path that is not a non-empty string with ERR_ARGUMENT', async () => {
+    for (const path of ['', 42 as unknown as string, undefined as unknown as string]) {
+      expect(await rejection(readConfigFile(path))).toMatchObject({ code: 'ERR_ARGUMENT', argument: 'path' });
+    }
   });
 });
 
@@ -384,5 +399,10 @@ describe('parseConfigText', () => {
     expect((thrown(() => parseConfigText('[]')) as ParseError).path).toBe('<text>');
     expect(thrown(() => parseConfigText('{"x":{"prototype":1}}'))).toBeInstanceOf(UnsafeKeyError);
     expect(parseConfigText('\ufeff{"a":[]}')).toEqual({ a: [] });
+  });
+
+  it('refuses a maxDepth below 1, or text that is not a string, with ERR_ARGUMENT', () => {
+    expect(thrown(() => parseConfigText('{}', { maxDepth: 0 }))).toMatchObject({ code: 'ERR_ARGUMENT', argument: 'maxDepth' });
+    expect(thrown(() => parseConfigText(Buffer.from('{}') as unknown as string))).toMatchObject({ code: 'ERR_ARGUMENT', argument: 'text' });
   });
 });

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ConfigFileError, ParseError, UnsafeKeyError } from '../../src/errors.js';
+import { ArgumentError, ConfigFileError, ParseError, UnsafeKeyError } from '../../src/errors.js';
 import { watchConfigFile, type ConfigWatcher, type WatchConfigFileOptions } from '../../src/sources/watch-config-file.js';
 import { countingFs, readFd, type CountingFs } from '../helpers/counting-fs.js';
 import { eventually, WatchRecorder } from '../helpers/watch-recorder.js';
@@ -342,8 +342,28 @@ describe('watchConfigFile: failures', () => {
     expect((error as ConfigFileError).code).toBe('ERR_FILE_NOT_FOUND');
   });
 
-  it('refuses negative timings with a RangeError', () => {
-    expect(() => watchConfigFile(path, () => undefined, { debounceMs: -1 })).toThrow(RangeError);
+  it.each([
+    ['debounceMs', { debounceMs: -1 }],
+    ['maxWaitMs', { maxWaitMs: Number.NaN }],
+    ['pollMs', { pollMs: Number.POSITIVE_INFINITY }],
+    ['retries', { retries: -1 }],
+    ['retries', { retries: 1.5 }],
+    ['read.maxBytes', { read: { maxBytes: -1 } }],
+    ['read.maxDepth', { read: { maxDepth: 0 } }],
+  ])('refuses a bad %s (%o) with ERR_ARGUMENT naming it, watching nothing', (argument, options) => {
+    let error: unknown;
+    try {
+      watchers.push(watchConfigFile(path, () => undefined, options as WatchConfigFileOptions));
+    } catch (thrown) {
+      error = thrown;
+    }
+    expect(error).toBeInstanceOf(ArgumentError);
+    expect(error).toMatchObject({ code: 'ERR_ARGUMENT', argument });
+  });
+
+  it('refuses an onChange that is not a function, or an empty path, with ERR_ARGUMENT', () => {
+    expect(() => watchConfigFile(path, undefined as unknown as () => void)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', argument: 'onChange' }));
+    expect(() => watchConfigFile('', () => undefined)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', argument: 'path' }));
   });
 });
 
