@@ -1,28 +1,32 @@
-import { Immer, enablePatches, type Patch } from 'immer';
+import { Immer, enablePatches, freeze } from 'immer';
 import type { Ajv } from 'ajv';
 import type { Artifact, ArtifactStore, ExternalRoot, GcReport } from '../artifacts/artifact-store.js';
-import { ArgumentError, ConfigurationError, ReloadError, type ReloadFailure } from '../errors.js';
+import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, type ReloadFailure } from '../errors.js';
 import { log } from '../internal/debug.js';
+import { Subscribers, type ChangeListener } from '../pipeline/subscribers.js';
+import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
+import { compileValidator } from '../schema/validator.js';
+import type { Snapshot } from '../snapshot/snapshot.js';
 import type { DerivedOf, Participant } from '../transaction/participant.js';
 import { ReloadQueue } from '../transaction/reload-queue.js';
+import type { ChangeEvent, ReloadCommitted, ReloadResult } from '../transaction/reload-result.js';
 import { RequestCoalescer } from '../transaction/request-coalescer.js';
-import { Transaction, type CommitResult, type Recipe, type TransactionEnd, type TransactionHost } from '../transaction/transaction.js';
-import { PinRegistry, type Pin, type SynchronizeOptions } from './pins.js';
-import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
-import type { Snapshot } from '../snapshot/snapshot.js';
-import { StatusRecorder, type ConfigStatus } from './status.js';
-import { compileValidator } from '../schema/validator.js';
+import { Transaction, type Recipe, type TransactionHost, type TransactionOptions } from '../transaction/transaction.js';
+import { PinRegistry, type Pin, type SynchronizeOptions } from './pin-registry.js';
+import { StatusRecorder, type ConfigStatus } from './status-recorder.js';
+
+export type { ChangeListener } from '../pipeline/subscribers.js';
 
 // Patches are an immer plugin; enabling it is idempotent and changes nothing else.
 enablePatches();
 
 /** Options of {@link ConfigStore.create}. */
 export interface CreateOptions<S extends ConfigSchema, P extends readonly Participant[]> {
-  /** A JSON Schema (compiled once by ajv: all errors, defaults applied, strict) or a Standard Schema v1 validator. */
+  /** A JSON Schema (compiled once by ajv: all errors, defaults applied, strict; `$async` schemas are awaited) or a Standard Schema v1 validator. */
   readonly schema: S;
   /** The first config. Goes through the same transaction as every reload. */
   readonly initial: unknown;
-  /** Plugins taking part in every transaction, prepared in this order. */
+  /** Plugins taking part in every transaction, prepared in this order. Names must be unique and non-empty. */
   readonly participants?: P;
   /** Where participants write artifacts (`ctx.artifacts`). */
   readonly artifacts?: ArtifactStore;
@@ -33,45 +37,13 @@ export interface CreateOptions<S extends ConfigSchema, P extends readonly Partic
 }
 
 /** Options of {@link ConfigStore.begin} and {@link ConfigStore.reload}. */
-export interface ReloadOptions {
-  /** Aborts while waiting for the reload slot or while preparing (`ERR_ABORTED`). */
-  readonly signal?: AbortSignal;
-}
+export type ReloadOptions = TransactionOptions;
 
-/** What {@link ConfigStore.reload} returns: a {@link CommitResult}. */
-export type ReloadResult<T, D> = CommitResult<T, D>;
+/** The config type of a store: `StoreConfig<typeof store>`. */
+export type StoreConfig<S> = S extends ConfigStore<infer T, infer _D, infer _I> ? T : never;
 
-/** What {@link ConfigStore.requestReload} resolves to. It never rejects. */
-export type ReloadOutcome<T, D> =
-  | {
-      /** The reload committed a new generation (`applied`) or found the config equal to the live one (`unchanged`). */
-      readonly status: 'applied' | 'unchanged';
-      /** The live snapshot after the reload. */
-      readonly snapshot: Snapshot<T, D>;
-      /** Set when commit hooks failed (`ERR_COMMIT`): the swap stands, but not every participant switched. */
-      readonly error?: ReloadError;
-    }
-  | {
-      /** The reload did not happen; the live snapshot stayed the very same object. */
-      readonly status: 'rejected';
-      /** Why: `ERR_LOAD`, `ERR_VALIDATION`, `ERR_PREPARE` or `ERR_ABORTED`. */
-      readonly error: ReloadError;
-    };
-
-/** What subscribers receive after each commit that changed the config. */
-export interface ChangeEvent<T, D> {
-  /** The new live snapshot. */
-  readonly snapshot: Snapshot<T, D>;
-  /** The snapshot it replaced; `null` at cold start. */
-  readonly previous: Snapshot<T, D> | null;
-  /** What changed, as immer patches (paths into the config). */
-  readonly patches: readonly Patch[];
-  /** Commit hooks that threw; the swap stands. Empty when every participant switched. */
-  readonly commitFailures: readonly ReloadFailure[];
-}
-
-/** Called after each commit that changed the config. */
-export type ChangeListener<T, D> = (event: ChangeEvent<T, D>) => void | Promise<void>;
+/** The derived state of a store, keyed by participant name: `StoreDerived<typeof store>`. */
+export type StoreDerived<S> = S extends ConfigStore<infer _T, infer D, infer _I> ? D : never;
 
 /** Options of {@link ConfigStore.collectGarbage}. */
 export interface CollectGarbageOptions {
@@ -102,25 +74,32 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   // the cold start, which create() awaits before anyone gets the store.
   #current: Snapshot<T, D> | null = null;
   readonly #queue = new ReloadQueue();
-  readonly #coalescer = new RequestCoalescer<ReloadOutcome<T, D>>();
+  readonly #coalescer = new RequestCoalescer<ReloadResult<T, D>>();
   readonly #pins = new PinRegistry<T, D>();
   readonly #status = new StatusRecorder();
-  readonly #listeners = new Set<ChangeListener<T, D>>();
+  readonly #subscribers = new Subscribers<ChangeEvent<T, D>>(() => {
+    this.#status.listenerFailed();
+  });
   // Open transactions: their artifacts are GC roots until they end.
   readonly #open = new Set<Transaction<T, D, never>>();
   readonly #host: TransactionHost<T, D>;
   readonly #artifacts: ArtifactStore | undefined;
+  // Clean-ups close() runs, in reverse order of registration (triggers, watchers).
+  readonly #closeHooks = new Set<() => void | Promise<void>>();
+  // Set by the first close(); every later close() returns it.
+  #closing: Promise<void> | null = null;
 
-  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap'>) {
+  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze'>) {
     this.#artifacts = host.artifacts;
     this.#host = {
       ...host,
+      freeze: (value) => freeze(value, true),
       live: () => this.#current,
       swap: (snapshot) => {
         this.#current = snapshot;
       },
-      settle: (transaction, end) => {
-        this.#settle(transaction, end);
+      settle: (transaction, result) => {
+        this.#settle(transaction, result);
       },
     };
   }
@@ -129,8 +108,9 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * Creates a store and commits `initial` through the same transaction path as every
    * reload: a config that a reload would reject is rejected here, with the same error.
    *
-   * @throws {ConfigurationError} `ERR_SCHEMA` (schema does not compile), `ERR_OPTIONS` (participant names)
-   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE`, `ERR_ABORTED`; `ERR_COMMIT` when a commit hook threw
+   * @throws {ConfigurationError} `ERR_SCHEMA` (the schema does not compile)
+   * @throws {ArgumentError} `ERR_ARGUMENT` (participants without a unique, non-empty name or without `prepare`)
+   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE`, `ERR_ABORTED`; `ERR_COMMIT` when a commit hook failed
    * @example
    * ```ts
    * const store = await ConfigStore.create({ schema, initial: await readConfigFile('config.json') });
@@ -140,8 +120,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     options: CreateOptions<S, P>,
   ): Promise<ConfigStore<ConfigOf<S>, DerivedOf<P>, ConfigInputOf<S>>> {
     type C = ConfigOf<S>;
-    const participants = (options.participants ?? []) as readonly Participant<C>[];
-    checkParticipants(participants);
+    const participants = checkParticipants((options.participants ?? []) as readonly Participant<C>[]);
     const validate = compileValidator(options.schema, { ajv: options.ajv });
     const store = new ConfigStore<C, DerivedOf<P>, ConfigInputOf<S>>({
       // Auto-freeze off: a recipe's result is never kept as it is (the validator copies it,
@@ -153,7 +132,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       validate,
     });
     const result = await store.reload(options.initial as ConfigInputOf<S>, options.signal === undefined ? {} : { signal: options.signal });
-    if (result.commitFailures.length > 0) throw new ReloadError('ERR_COMMIT', result.commitFailures);
+    if (result.status === 'applied' && result.error !== undefined) throw result.error;
     return store;
   }
 
@@ -170,14 +149,15 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * Replaces the config with `next`, or changes it with an immer recipe, as one
    * transaction: waits for the slot, prepares, commits.
    *
-   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE` or `ERR_ABORTED`; the live snapshot stays the very same object
+   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE`, `ERR_ABORTED` or `ERR_CLOSED`;
+   *   the live snapshot stays the very same object
    * @example
    * ```ts
    * const result = await store.reload(await readConfigFile(path));
    * if (result.status === 'applied') console.log('now at generation', result.snapshot.generation);
    * ```
    */
-  async reload(next: I | Recipe<T>, options: ReloadOptions = {}): Promise<ReloadResult<T, D>> {
+  async reload(next: I | Recipe<T>, options: ReloadOptions = {}): Promise<ReloadCommitted<T, D>> {
     const txn = await this.begin(options);
     if (typeof next === 'function') txn.update(next as Recipe<T>);
     else txn.set(next);
@@ -188,7 +168,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   /**
    * Waits (first come, first served) for the single reload slot and opens a transaction
    * on the live snapshot.
-   * @throws {ReloadError} `ERR_ABORTED` when the signal aborts while waiting
+   * @throws {ReloadError} `ERR_ABORTED` when the signal aborts while waiting, `ERR_CLOSED` once the store is closed
    * @example
    * ```ts
    * await using txn = await store.begin({ signal: AbortSignal.timeout(5_000) });
@@ -198,15 +178,16 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * ```
    */
   async begin(options: ReloadOptions = {}): Promise<Transaction<T, D, I>> {
+    if (this.#closing !== null) throw closedError();
     this.#status.attempted();
     let release;
     try {
       release = await this.#queue.acquire(options.signal);
     } catch (error) {
-      this.#status.aborted();
+      if (hasErrorCode(error, 'ERR_ABORTED', 'ERR_CLOSED')) this.#status.record({ status: 'aborted', snapshot: this.load(), error: error as ReloadError });
       throw error;
     }
-    const txn = new Transaction<T, D, I>(this.#host, release, options.signal);
+    const txn = new Transaction<T, D, I>(this.#host, release, options);
     this.#open.add(txn);
     return txn;
   }
@@ -214,35 +195,32 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   /**
    * Reloads with the config `load` returns, for triggers (signals, file watchers, an
    * HTTP endpoint). Requests made while one runs coalesce into one more run (with the
-   * latest `load`). Never rejects: resolves to an outcome, also kept in {@link status}.
+   * latest `load`). Never rejects: resolves to how the reload ended, also kept in
+   * {@link status}; a `load` that throws is a `rejected` reload (`ERR_LOAD`).
    * @example
    * ```ts
-   * const outcome = await store.requestReload(() => readConfigFile('/etc/mydaemon/config.json'));
-   * if (outcome.status === 'rejected') console.warn(outcome.error.code, outcome.error.message);
+   * const result = await store.requestReload(() => readConfigFile('/etc/mydaemon/config.json'));
+   * if (result.status === 'rejected') console.warn(result.error.code, result.error.message);
    * ```
    */
-  requestReload(load: () => unknown): Promise<ReloadOutcome<T, D>> {
+  requestReload(load: () => unknown): Promise<ReloadResult<T, D>> {
     return this.#coalescer.run(async () => {
       let next: unknown;
       try {
         next = await load();
       } catch (error) {
         const rejected = new ReloadError('ERR_LOAD', [{ participant: null, phase: 'load', error }]);
+        const result: ReloadResult<T, D> = { status: 'rejected', snapshot: this.load(), error: rejected };
+        if (this.#closing !== null) return { status: 'aborted', snapshot: this.load(), error: closedError() };
         this.#status.attempted();
-        this.#status.unsuccessful('rejected', rejected);
+        this.#status.record(result);
         log.store('load failed: %s', rejected.message);
-        return { status: 'rejected', error: rejected };
+        return result;
       }
       try {
-        const result = await this.reload(next as I);
-        if (result.commitFailures.length > 0) {
-          return { status: result.status, snapshot: result.snapshot, error: new ReloadError('ERR_COMMIT', result.commitFailures) };
-        }
-        return { status: result.status, snapshot: result.snapshot };
+        return await this.reload(next as I);
       } catch (error) {
-        if (error instanceof ReloadError) return { status: 'rejected', error };
-        // Anything else would be a bug of ours; surface it as a rejection, never lose it.
-        return { status: 'rejected', error: new ReloadError('ERR_PREPARE', [{ participant: null, phase: 'prepare', error }]) };
+        return this.#unreloaded(error);
       }
     });
   }
@@ -265,6 +243,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * old readers). Bounded by a timeout (default 30 s) so one stuck holder cannot hold
    * generations for ever.
    * @throws {SynchronizeError} `ERR_SYNC_TIMEOUT` or `ERR_ABORTED`
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `timeoutMs` is not a number >= 0 (`NaN` included)
    * @example
    * ```ts
    * await store.reload(next);
@@ -278,8 +257,9 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
 
   /**
    * Calls `listener` after each commit that changed the config (not for unchanged
-   * reloads, never for rejected ones). A listener that throws or rejects does not affect
-   * the others or the store; it is counted in `status().listenerErrors`.
+   * reloads, never for rejected ones) with the `applied` result itself, frozen. A
+   * listener that throws or rejects does not affect the others or the store; it is
+   * counted in `status().listenerErrors`.
    * @returns a function that unsubscribes
    * @example
    * ```ts
@@ -288,11 +268,8 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * });
    * ```
    */
-  subscribe(listener: ChangeListener<T, D>): () => void {
-    this.#listeners.add(listener);
-    return () => {
-      this.#listeners.delete(listener);
-    };
+  subscribe(listener: ChangeListener<ChangeEvent<T, D>>): () => void {
+    return this.#subscribers.add(listener);
   }
 
   /** The store's health: generation, digest, counters, last error, pinned generations. */
@@ -318,6 +295,79 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     return artifacts.collect({ dryRun: options.dryRun ?? false, roots: () => this.#roots() });
   }
 
+  /**
+   * Registers a clean-up for {@link close} to run: triggers and watchers that reload this
+   * store (`reloadOnSignal`, `reloadOnFileChange`) register their own stop here. Hooks
+   * run in reverse order of registration. On a store already closed, `hook` runs now.
+   * @returns a function that unregisters the hook (a trigger stopped by hand calls it)
+   */
+  onClose(hook: () => void | Promise<void>): () => void {
+    if (this.#closing !== null) {
+      void Promise.resolve()
+        .then(hook)
+        .catch((error: unknown) => {
+          log.store('a clean-up registered after close failed: %O', error);
+        });
+      return () => undefined;
+    }
+    this.#closeHooks.add(hook);
+    return () => {
+      this.#closeHooks.delete(hook);
+    };
+  }
+
+  /**
+   * Closes the store: stops its triggers and watchers (the {@link onClose} hooks),
+   * refuses every reload still waiting and every later one with `ERR_CLOSED`, waits for
+   * the transaction that holds the slot to end, then calls each participant's optional
+   * `close()` in reverse registration order. `load()`, pins and garbage collection keep
+   * working on the last snapshot. Calling it again returns the same promise.
+   * @throws {ReloadError} `ERR_CLOSED` naming every clean-up that failed (all of them ran; the store is closed)
+   * @example
+   * ```ts
+   * process.once('SIGTERM', () => { void store.close().then(() => server.close()); });
+   * ```
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#shutDown();
+    return this.#closing;
+  }
+
+  async #shutDown(): Promise<void> {
+    const failures: ReloadFailure[] = [];
+    for (const hook of [...this.#closeHooks].reverse()) {
+      try {
+        await hook();
+      } catch (error) {
+        failures.push({ participant: null, phase: 'close', error });
+      }
+    }
+    this.#closeHooks.clear();
+    this.#queue.close(closedError);
+    await this.#queue.idle();
+    for (const participant of [...this.#host.participants].reverse()) {
+      try {
+        await participant.close?.();
+      } catch (error) {
+        failures.push({ participant: participant.name, phase: 'close', error });
+      }
+    }
+    log.store('closed at generation %d, %d clean-up failure(s)', this.#current?.generation ?? 0, failures.length);
+    if (failures.length > 0) throw new ReloadError('ERR_CLOSED', failures, `store closed, but ${failures.length} clean-up(s) failed`);
+  }
+
+  /** The result of a requested reload that threw: its rejection, or, for anything but a ReloadError, a bug of ours. */
+  #unreloaded(error: unknown): ReloadResult<T, D> {
+    const snapshot = this.load();
+    if (!hasErrorCode(error, 'ERR_VALIDATION', 'ERR_PREPARE', 'ERR_ABORTED', 'ERR_ROLLBACK', 'ERR_CLOSED', 'ERR_LOAD')) {
+      const internal = new ReloadError('ERR_INTERNAL', [{ participant: null, phase: 'prepare', error: new InternalError('a reload failed with an unexpected error', { cause: error }) }]);
+      return { status: 'rejected', snapshot, error: internal };
+    }
+    const reloadError = error as ReloadError;
+    const cancelled = reloadError.code === 'ERR_ABORTED' || reloadError.code === 'ERR_CLOSED' || reloadError.code === 'ERR_ROLLBACK';
+    return cancelled ? { status: 'aborted', snapshot, error: reloadError } : { status: 'rejected', snapshot, error: reloadError };
+  }
+
   *#roots(): Iterable<ExternalRoot> {
     const current = this.#current;
     if (current !== null) yield* rootsOf(current.artifacts, 'live', `generation ${current.generation}`);
@@ -325,45 +375,11 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     for (const txn of this.#open) yield* rootsOf(txn.artifacts, 'transaction', `on generation ${txn.base?.generation ?? 0}`);
   }
 
-  #settle(transaction: Transaction<T, D, never>, end: TransactionEnd<T, D>): void {
+  #settle(transaction: Transaction<T, D, never>, result: ReloadResult<T, D>): void {
     this.#open.delete(transaction);
-    switch (end.kind) {
-      case 'applied': {
-        const { result } = end;
-        if (result.commitFailures.length > 0) this.#status.unsuccessful('failed', new ReloadError('ERR_COMMIT', result.commitFailures));
-        else this.#status.succeeded('applied');
-        this.#notify(result);
-        return;
-      }
-      case 'unchanged':
-        this.#status.succeeded('unchanged');
-        return;
-      case 'rejected':
-        if (end.error.code === 'ERR_ABORTED') this.#status.aborted();
-        else this.#status.unsuccessful('rejected', end.error);
-        log.store('reload rejected: %s', end.error.message);
-        return;
-      case 'aborted':
-        this.#status.aborted();
-        return;
-    }
-  }
-
-  #notify(event: ChangeEvent<T, D>): void {
-    // The commit result itself is the event: frozen, and it carries every field listeners need.
-    for (const listener of [...this.#listeners]) {
-      try {
-        const returned = listener(event);
-        if (returned instanceof Promise) returned.catch((error: unknown) => { this.#listenerFailed(error); });
-      } catch (error) {
-        this.#listenerFailed(error);
-      }
-    }
-  }
-
-  #listenerFailed(error: unknown): void {
-    this.#status.listenerFailed();
-    log.store('a subscriber failed: %O', error);
+    this.#status.record(result);
+    if (result.status === 'rejected') log.store('reload rejected: %s', result.error.message);
+    if (result.status === 'applied') this.#subscribers.notify(result);
   }
 }
 
@@ -371,12 +387,26 @@ function* rootsOf(artifacts: readonly Artifact[], kind: 'live' | 'pin' | 'transa
   for (const artifact of artifacts) yield { artifact, root: { kind, detail } };
 }
 
-function checkParticipants(participants: readonly Participant[]): void {
+function closedError(): ReloadError {
+  return new ReloadError('ERR_CLOSED', [{ participant: null, phase: 'wait', error: new Error('the store is closed') }], 'the store is closed');
+}
+
+/**
+ * The participants, checked: each has a non-empty string name unique in the store and a
+ * prepare function. Any name is safe as a key of `snapshot.derived`, `__proto__` too.
+ * @throws {ArgumentError} `ERR_ARGUMENT`
+ */
+function checkParticipants<T>(participants: readonly Participant<T>[]): readonly Participant<T>[] {
+  if (!Array.isArray(participants)) throw new ArgumentError('participants', 'must be an array');
   const seen = new Set<string>();
-  for (const participant of participants) {
-    if (typeof participant.name !== 'string' || participant.name === '') throw new ArgumentError('participants', 'every participant needs a non-empty name');
-    if (seen.has(participant.name)) throw new ArgumentError('participants', `two participants are named ${JSON.stringify(participant.name)}`);
-    if (typeof participant.prepare !== 'function') throw new ArgumentError('participants', `participant ${participant.name} has no prepare()`);
+  participants.forEach((participant, index) => {
+    const where = `participants[${index}]`;
+    if (typeof participant !== 'object' || participant === null) throw new ArgumentError(where, 'must be an object');
+    if (typeof participant.name !== 'string' || participant.name === '') throw new ArgumentError(`${where}.name`, 'every participant needs a non-empty name');
+    if (seen.has(participant.name)) throw new ArgumentError(`${where}.name`, `two participants are named ${JSON.stringify(participant.name)}`);
+    if (typeof participant.prepare !== 'function') throw new ArgumentError(`${where}.prepare`, `participant ${participant.name} has no prepare()`);
+    if (participant.close !== undefined && typeof participant.close !== 'function') throw new ArgumentError(`${where}.close`, 'must be a function when given');
     seen.add(participant.name);
-  }
+  });
+  return participants;
 }

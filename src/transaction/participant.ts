@@ -14,13 +14,18 @@ export interface ArtifactWriter {
   put(name: string, content: string | Uint8Array, options?: PutOptions): Promise<Artifact>;
 }
 
-/** What a participant's prepare receives. */
-export interface PrepareContext<T = unknown> {
+/** What a participant's prepare receives. `D` is the participant's own derived state. */
+export interface PrepareContext<T = unknown, D = unknown> {
   /** The candidate config: validated, defaults applied, deeply frozen. */
   readonly config: DeepReadonly<T>;
   /** The live snapshot this transaction started from; `null` at cold start. */
   readonly previous: Snapshot<T> | null;
-  /** What changed against `previous` (one root replace at cold start). */
+  /**
+   * What this participant derived for the live snapshot (`previous.derived[name]`), typed;
+   * `undefined` at cold start or when it derived nothing then.
+   */
+  readonly previousDerived: DeepReadonly<D> | undefined;
+  /** What changed against `previous` (one root replace at cold start), deeply frozen: the same array every participant and subscriber sees. */
   readonly patches: readonly Patch[];
   /** The generation the candidate will have if it commits. */
   readonly generation: number;
@@ -36,7 +41,9 @@ export interface Prepared<D = unknown> {
   readonly derived?: D;
   /**
    * Switches the participant to the new state. Runs synchronously in the same turn as
-   * the swap; must not fail (a throw is reported, never undoes the swap).
+   * the swap; must not fail (a throw is reported, never undoes the swap). Must not return
+   * a promise: one is reported as a commit failure, since its work would finish after
+   * the turn in which every other participant switched.
    */
   readonly commit?: () => void;
   /** Undoes what prepare did. Runs, in reverse registration order, when the transaction does not commit. */
@@ -56,13 +63,25 @@ export interface Prepared<D = unknown> {
  * ```
  */
 export interface Participant<T = never, N extends string = string, D = unknown> {
-  /** Unique within a store; the key of its derived state. */
+  /** Unique within a store, non-empty; the key of its derived state. */
   readonly name: N;
   /** All fallible work. Throwing (or rejecting) rejects the whole transaction. */
-  prepare(context: PrepareContext<T>): Prepared<D> | Promise<Prepared<D>>;
+  prepare(context: PrepareContext<T, D>): Prepared<D> | Promise<Prepared<D>>;
+  /**
+   * Releases what the participant holds (connections, servers, timers). Called once by
+   * `store.close()`, after the last reload ended, in reverse registration order.
+   */
+  close?(): void | Promise<void>;
 }
 
-/** The derived state of a list of participants, keyed by their names. */
+/**
+ * The derived state of a list of participants, keyed by their names. Read from what each
+ * `prepare` returns (not from its context, whose `previousDerived` an inline participant
+ * leaves to inference).
+ */
 export type DerivedOf<P extends readonly Participant[]> = {
-  [Q in P[number] as Q['name']]: Q extends Participant<never, string, infer D> ? D : never;
+  [Q in P[number] as Q['name']]: Q extends { prepare(...args: never[]): infer R } ? DerivedIn<Awaited<R>> : never;
 };
+
+/** The `derived` type of what a prepare returned. */
+type DerivedIn<R> = R extends { readonly derived?: infer D } ? Exclude<D, undefined> : never;

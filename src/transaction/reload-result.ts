@@ -40,6 +40,8 @@ export interface ReloadUnchanged<T = unknown, D = Record<string, unknown>> {
   readonly patches: readonly [];
   /** Always empty: no commit hook ran. */
   readonly commitFailures: readonly [];
+  /** Never set: present so that `result.error` reads on every member of {@link ReloadResult}. */
+  readonly error?: undefined;
 }
 
 /** The reload did not happen: the source could not be read, the config is invalid, or a participant refused it. */

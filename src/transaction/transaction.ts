@@ -1,48 +1,34 @@
-import { freeze, type Draft, type Immer, type Patch } from 'immer';
+import type { Immer, Patch } from 'immer';
 import type { Artifact, ArtifactStore, PutOptions } from '../artifacts/artifact-store.js';
-import { ConfigurationError, ReloadError, TransactionStateError, ValidationError, type ReloadErrorCode, type ReloadFailure } from '../errors.js';
-import { digestOf } from '../json/canonical-json.js';
+import { ConfigurationError, ReloadError, TransactionStateError, hasErrorCode, type ReloadErrorCode, type ReloadFailure } from '../errors.js';
 import { log } from '../internal/debug.js';
+import { digestOf } from '../json/canonical-json.js';
+import { ParticipantRun } from '../pipeline/participant-run.js';
 import { reconcile } from '../pipeline/reconcile.js';
+import { StageFailure, runStage } from '../pipeline/stage-failure.js';
+import { stageInput, type Recipe, type StagedChange } from '../pipeline/stage-input.js';
 import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
-import type { ArtifactWriter, Participant, Prepared } from './participant.js';
+import type { ArtifactWriter, Participant } from './participant.js';
+import { PreparedTransaction } from './prepared-transaction.js';
 import type { Release } from './reload-queue.js';
+import type { ReloadResult } from './reload-result.js';
+
+export type { Recipe } from '../pipeline/stage-input.js';
 
 /** Where a transaction is in its life. */
 export type TransactionState = 'open' | 'preparing' | 'prepared' | 'rolling-back' | 'committed' | 'rejected' | 'aborted';
 
-/**
- * An immer recipe: edit the draft in place, or return a whole replacement (immer's rule).
- */
-// eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- immer's recipe contract: mutate and return nothing, or return a value
-export type Recipe<T> = (draft: Draft<T>) => void | T;
-
-/** What a commit did. A union keyed on `status`. */
-export type CommitResult<T, D> =
-  | {
-      /** A new generation is live. */
-      readonly status: 'applied';
-      /** The new live snapshot. */
-      readonly snapshot: Snapshot<T, D>;
-      /** The snapshot it replaced; `null` at cold start. */
-      readonly previous: Snapshot<T, D> | null;
-      /** What changed, as immer patches. */
-      readonly patches: readonly Patch[];
-      /** Commit hooks that threw: the swap stands, the status reports the failure. */
-      readonly commitFailures: readonly ReloadFailure[];
-    }
-  | {
-      /** The candidate equals the live config: no new generation, no commit hook, no subscriber. */
-      readonly status: 'unchanged';
-      /** The live snapshot, the very same object as before. */
-      readonly snapshot: Snapshot<T, D>;
-      /** The same object as `snapshot`. */
-      readonly previous: Snapshot<T, D>;
-      /** Always empty. */
-      readonly patches: readonly [];
-      /** Always empty: no commit hook ran. */
-      readonly commitFailures: readonly [];
-    };
+/** Options of {@link ConfigStore.begin}: how the transaction runs. */
+export interface TransactionOptions {
+  /** Aborts while waiting for the reload slot or while preparing (`ERR_ABORTED`). */
+  readonly signal?: AbortSignal;
+  /**
+   * Run the participants and commit a new generation even when the candidate equals the
+   * live config: retries commit hooks that failed, or rebuilds what participants derive
+   * from the outside world. Default `false` (an equal config is `unchanged`).
+   */
+  readonly force?: boolean;
+}
 
 /**
  * What a transaction needs from its store. The store implements it privately; it is
@@ -60,26 +46,24 @@ export interface TransactionHost<T, D> {
    * ValidationError. `live` is the live config, which the validator may share nodes with.
    */
   validate(candidate: unknown, live: unknown): unknown;
+  /** Deep-freezes a participant's derived state. */
+  freeze<V>(value: V): V;
   /** The live snapshot, `null` before the cold start. */
   live(): Snapshot<T, D> | null;
-  /** Called once when the transaction ends, however it ends. */
-  settle(transaction: Transaction<T, D, never>, end: TransactionEnd<T, D>): void;
   /** Makes `snapshot` live. Must not throw. */
   swap(snapshot: Snapshot<T, D>): void;
+  /** Called once when the transaction ends, however it ends, with how it ended. */
+  settle(transaction: Transaction<T, D, never>, result: ReloadResult<T, D>): void;
 }
 
-/** How a transaction ended, as the store's bookkeeping needs it. */
-export type TransactionEnd<T, D> =
-  | { readonly kind: 'applied'; readonly result: CommitResult<T, D> & { status: 'applied' } }
-  | { readonly kind: 'unchanged'; readonly snapshot: Snapshot<T, D> }
-  | { readonly kind: 'rejected'; readonly error: ReloadError }
-  | { readonly kind: 'aborted' };
-
-type Step<T> = { readonly kind: 'set'; readonly value: unknown } | { readonly kind: 'update'; readonly recipe: Recipe<T> };
-
-interface PreparedParticipant {
-  readonly name: string;
-  readonly prepared: Prepared;
+/** What a {@link PreparedTransaction} may do to the transaction it came from. */
+export interface TransactionLifecycle<T, D> {
+  /** @throws {TransactionStateError} `ERR_TXN_STATE` unless the transaction is in `state` */
+  expect(state: TransactionState, action: string): void;
+  /** Moves the transaction to `state` (`rolling-back`). */
+  enter(state: TransactionState): void;
+  /** Ends the transaction in `state`: releases the slot and settles `result` with the store. */
+  end(state: TransactionState, result: ReloadResult<T, D>): void;
 }
 
 /**
@@ -87,6 +71,10 @@ interface PreparedParticipant {
  * (all fallible work, nothing visible) and commit (a synchronous swap). Holds the
  * store's single reload slot from `begin()` until it ends; end it with commit,
  * rollback or {@link abort} (or `await using`), or every later reload waits.
+ *
+ * `prepare` is the pipeline, one stage after the other (docs/concepts.md): stage the
+ * input, validate, reconcile with the live config, digest, prepare the participants.
+ * Commit and rollback belong to the {@link PreparedTransaction} it returns.
  *
  * @example
  * ```ts
@@ -100,20 +88,34 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   readonly #host: TransactionHost<T, D>;
   readonly #release: Release;
   readonly #signal: AbortSignal;
+  readonly #force: boolean;
   // The live snapshot when the slot was granted; it cannot change while we hold the slot.
   readonly #base: Snapshot<T, D> | null;
-  readonly #steps: Step<T>[] = [];
+  readonly #changes: StagedChange<T>[] = [];
   // Every artifact the participants wrote, deduplicated by path: GC roots while open.
   readonly #written = new Map<string, Artifact>();
-  // Prepared participants in registration order; rolled back in reverse.
-  #prepared: PreparedParticipant[] = [];
+  // Set by a successful prepare; the prepared transaction ends this one.
+  #prepared: PreparedTransaction<T, D> | null = null;
   #state: TransactionState = 'open';
+  // What the prepared transaction may do to this one: check and change its state, end it.
+  readonly #lifecycle: TransactionLifecycle<T, D> = {
+    expect: (state, action) => {
+      this.#expect(state, action);
+    },
+    enter: (state) => {
+      this.#state = state;
+    },
+    end: (state, result) => {
+      this.#end(state, result);
+    },
+  };
 
   /** @internal Created by {@link ConfigStore.begin}. */
-  constructor(host: TransactionHost<T, D>, release: Release, signal: AbortSignal | undefined) {
+  constructor(host: TransactionHost<T, D>, release: Release, options: TransactionOptions) {
     this.#host = host;
     this.#release = release;
-    this.#signal = signal ?? new AbortController().signal;
+    this.#signal = options.signal ?? new AbortController().signal;
+    this.#force = options.force === true;
     this.#base = host.live();
   }
 
@@ -138,7 +140,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
    */
   set(next: I): this {
     this.#expect('open', 'set');
-    this.#steps.push({ kind: 'set', value: next });
+    this.#changes.push({ kind: 'set', value: next });
     return this;
   }
 
@@ -149,7 +151,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
    */
   update(recipe: Recipe<T>): this {
     this.#expect('open', 'update');
-    this.#steps.push({ kind: 'update', recipe });
+    this.#changes.push({ kind: 'update', recipe });
     return this;
   }
 
@@ -158,36 +160,31 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
    * prepare in registration order. Nothing is visible until commit. On failure every
    * participant already prepared is rolled back in reverse order, the slot is released
    * and the live snapshot stays the very same object.
-   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE` or `ERR_ABORTED`, naming every failure
+   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE` or `ERR_ABORTED` (`ERR_ROLLBACK`
+   *   when aborted and a rollback hook failed), naming every failure
    * @throws {TransactionStateError} `ERR_TXN_STATE` unless the transaction is open
    */
   async prepare(): Promise<PreparedTransaction<T, D>> {
     this.#expect('open', 'prepare');
     this.#state = 'preparing';
-    const outcome = await this.#run();
-    if ('failure' in outcome) {
-      const { failure } = outcome;
-      const failures = [failure, ...(await this.#rollbackAll())];
-      const code: ReloadErrorCode = this.#signal.aborted
-        ? 'ERR_ABORTED'
-        : failure.phase === 'validate' && failure.error instanceof ValidationError
-          ? 'ERR_VALIDATION'
-          : 'ERR_PREPARE';
-      const error = new ReloadError(code, failures);
-      this.#end('rejected', { kind: 'rejected', error });
-      throw error;
+    const run = new ParticipantRun<T>();
+    try {
+      this.#prepared = await this.#runPipeline(run);
+      this.#state = 'prepared';
+      return this.#prepared;
+    } catch (error) {
+      throw await this.#reject(error, run);
     }
-    return outcome.prepared;
   }
 
   /**
    * Ends an open transaction without preparing, or rolls back a prepared one.
    * Ending one that already ended does nothing.
-   * @throws {ReloadError} `ERR_PREPARE` when rolling back a prepared transaction and a rollback hook failed (all of them still ran)
+   * @throws {ReloadError} `ERR_ROLLBACK` when rolling back a prepared transaction and a rollback hook failed (all of them still ran)
    */
   async abort(): Promise<void> {
-    if (this.#state === 'open') this.#end('aborted', { kind: 'aborted' });
-    else if (this.#state === 'prepared') await this.#rollbackPrepared();
+    if (this.#state === 'open') this.#end('aborted', { status: 'aborted', snapshot: this.#live(), error: abortedBy(this.#signal, 'abort') });
+    else if (this.#state === 'prepared') await this.#prepared?.rollback();
   }
 
   /**
@@ -198,82 +195,61 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     await this.abort();
   }
 
-  async #run(): Promise<{ readonly failure: ReloadFailure } | { readonly prepared: PreparedTransaction<T, D> }> {
+  /** The pipeline: each stage in order; a stage that fails throws a StageFailure. */
+  async #runPipeline(run: ParticipantRun<T>): Promise<PreparedTransaction<T, D>> {
     const host = this.#host;
     const base = this.#base;
-    let candidate: unknown;
-    try {
-      candidate = this.#applySteps();
-    } catch (error) {
-      return { failure: { participant: null, phase: 'update', error } };
-    }
-    let config: unknown;
-    let patches: readonly Patch[];
-    let digest: string;
-    try {
-      this.#signal.throwIfAborted();
-      const validated = await host.validate(candidate, base?.config);
-      this.#signal.throwIfAborted();
-      ({ value: config, patches } = reconcile(base?.config, validated, base !== null));
-      // Inside the try: whatever fails before the participants must end as a rejection
-      // that releases the slot, never as a throw that would hold it.
-      digest = digestOf(config);
-    } catch (error) {
-      return { failure: { participant: null, phase: 'validate', error } };
-    }
-    if (base !== null && digest === base.digest) {
+    const signal = this.#signal;
+    const candidate = await runStage('update', signal, () => stageInput(base?.config, this.#changes, host.immer));
+    // Room for the stages of the second wave (resolve secret references) here, before validation.
+    const validated = await runStage('validate', signal, () => host.validate(candidate, base?.config));
+    const { value: config, patches } = await runStage('validate', signal, () => reconcile(base?.config, validated, base !== null));
+    const digest = await runStage('validate', signal, () => digestOf(config));
+    if (base !== null && digest === base.digest && !this.#force) {
       log.transaction('unchanged at generation %d', base.generation);
-      const prepared = new PreparedTransaction(base, [], true, {
-        commit: () => this.#commitUnchanged(base),
-        rollback: () => this.#rollbackPrepared(),
-      });
-      this.#state = 'prepared';
-      return { prepared };
+      return new PreparedTransaction(this.#lifecycle, host, { candidate: base, patches: [], participants: run, isUnchanged: true });
     }
     const generation = (base?.generation ?? 0) + 1;
-    const derived: Record<string, unknown> = {};
+    const frozenPatches = freezePatches(patches);
     const writer = this.#writer();
-    for (const participant of host.participants) {
-      try {
-        this.#signal.throwIfAborted();
-        const result = await participant.prepare({
-          config: config as never,
-          previous: base as Snapshot<T> | null,
-          patches,
-          generation,
-          artifacts: writer,
-          signal: this.#signal,
-        });
-        this.#prepared.push({ name: participant.name, prepared: result });
-        if (result.derived !== undefined) derived[participant.name] = freeze(result.derived, true);
-        this.#signal.throwIfAborted();
-      } catch (error) {
-        return { failure: { participant: participant.name, phase: 'prepare', error } };
-      }
-    }
+    await run.prepare(
+      host.participants,
+      (participant) => ({
+        config: config as never,
+        previous: base as Snapshot<T> | null,
+        previousDerived: (base?.derived as Record<string, unknown> | undefined)?.[participant.name] as never,
+        patches: frozenPatches,
+        generation,
+        artifacts: writer,
+        signal,
+      }),
+      signal,
+      host.freeze,
+    );
     const candidateSnapshot: CandidateSnapshot<T, D> = Object.freeze({
       config: config as CandidateSnapshot<T, D>['config'],
-      derived: Object.freeze(derived) as CandidateSnapshot<T, D>['derived'],
+      derived: Object.freeze(run.derived) as CandidateSnapshot<T, D>['derived'],
       generation,
       digest,
       artifacts: Object.freeze(this.artifacts),
     });
-    const prepared = new PreparedTransaction(candidateSnapshot, Object.freeze(patches), false, {
-      commit: () => this.#commit(candidateSnapshot, patches),
-      rollback: () => this.#rollbackPrepared(),
-    });
-    this.#state = 'prepared';
     log.transaction('prepared generation %d (%s)', generation, digest.slice(0, 12));
-    return { prepared };
+    return new PreparedTransaction(this.#lifecycle, host, { candidate: candidateSnapshot, patches: frozenPatches, participants: run, isUnchanged: false });
   }
 
-  #applySteps(): unknown {
-    let candidate: unknown = this.#base?.config;
-    for (const step of this.#steps) {
-      if (step.kind === 'set') candidate = step.value;
-      else candidate = this.#host.immer.produce(candidate, step.recipe as (draft: unknown) => void);
-    }
-    return candidate;
+  /** Rolls back what was prepared, ends the transaction, and returns the error to throw. */
+  async #reject(error: unknown, run: ParticipantRun<T>): Promise<ReloadError> {
+    const failure: ReloadFailure = error instanceof StageFailure ? error.failure : { participant: null, phase: 'prepare', error };
+    const rollbackFailures = await run.rollback();
+    const failures = [failure, ...rollbackFailures];
+    const aborted = this.#signal.aborted;
+    let code: ReloadErrorCode = 'ERR_PREPARE';
+    if (aborted) code = rollbackFailures.length > 0 ? 'ERR_ROLLBACK' : 'ERR_ABORTED';
+    else if (failure.phase === 'validate' && hasErrorCode(failure.error, 'ERR_VALIDATION')) code = 'ERR_VALIDATION';
+    const rejected = new ReloadError(code, failures);
+    const snapshot = this.#live();
+    this.#end(aborted ? 'aborted' : 'rejected', aborted ? { status: 'aborted', snapshot, error: rejected } : { status: 'rejected', snapshot, error: rejected });
+    return rejected;
   }
 
   #writer(): ArtifactWriter {
@@ -291,108 +267,38 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     };
   }
 
-  #commit(candidate: CandidateSnapshot<T, D>, patches: readonly Patch[]): CommitResult<T, D> {
-    this.#expect('prepared', 'commit');
-    const previous = this.#base;
-    const snapshot: Snapshot<T, D> = Object.freeze({ ...candidate, committedAt: Date.now() });
-    // The swap and every commit hook run in this one synchronous turn: no other code can
-    // observe the new snapshot while a participant still runs the old state.
-    this.#host.swap(snapshot);
-    const commitFailures: ReloadFailure[] = [];
-    for (const { name, prepared } of this.#prepared) {
-      try {
-        prepared.commit?.();
-      } catch (error) {
-        commitFailures.push({ participant: name, phase: 'commit', error });
-      }
-    }
-    const result = Object.freeze({ status: 'applied' as const, snapshot, previous, patches, commitFailures: Object.freeze(commitFailures) });
-    this.#end('committed', { kind: 'applied', result });
-    log.transaction('committed generation %d, %d commit failure(s)', snapshot.generation, commitFailures.length);
-    return result;
+  /** The live snapshot for a result that did not commit; only a cold start has none, and it never reports one. */
+  #live(): Snapshot<T, D> {
+    return this.#base as Snapshot<T, D>;
   }
 
-  #commitUnchanged(live: Snapshot<T, D>): CommitResult<T, D> {
-    this.#expect('prepared', 'commit');
-    this.#end('committed', { kind: 'unchanged', snapshot: live });
-    return Object.freeze({ status: 'unchanged' as const, snapshot: live, previous: live, patches: [] as const, commitFailures: [] as const });
-  }
-
-  async #rollbackPrepared(): Promise<void> {
-    this.#expect('prepared', 'roll back');
-    this.#state = 'rolling-back';
-    const failures = await this.#rollbackAll();
-    this.#end('aborted', { kind: 'aborted' });
-    if (failures.length > 0) throw new ReloadError('ERR_PREPARE', failures, 'rollback failed');
-  }
-
-  async #rollbackAll(): Promise<ReloadFailure[]> {
-    const failures: ReloadFailure[] = [];
-    const prepared = this.#prepared;
-    this.#prepared = [];
-    for (const { name, prepared: p } of prepared.reverse()) {
-      try {
-        await p.rollback?.();
-      } catch (error) {
-        failures.push({ participant: name, phase: 'rollback', error });
-      }
-    }
-    return failures;
-  }
-
-  #end(state: TransactionState, end: TransactionEnd<T, D>): void {
+  /** Ends the transaction: releases the slot and tells the store how it ended. */
+  #end(state: TransactionState, result: ReloadResult<T, D>): void {
     this.#state = state;
     this.#release();
-    this.#host.settle(this, end);
+    this.#host.settle(this as Transaction<T, D, never>, result);
   }
 
+  /** @throws {TransactionStateError} `ERR_TXN_STATE` unless the transaction is in `state` */
   #expect(state: TransactionState, action: string): void {
     if (this.#state !== state) throw new TransactionStateError(this.#state, action);
   }
 }
 
-interface PreparedActions<T, D> {
-  readonly commit: () => CommitResult<T, D>;
-  readonly rollback: () => Promise<void>;
+/** An `ERR_ABORTED` error for a transaction ended by its caller. */
+function abortedBy(signal: AbortSignal, how: string): ReloadError {
+  return new ReloadError('ERR_ABORTED', [{ participant: null, phase: 'wait', error: signal.aborted ? signal.reason : new Error(`ended by ${how}()`) }], `reload aborted by ${how}()`);
 }
 
 /**
- * A transaction whose fallible work is done. {@link commit} makes it live in one
- * synchronous step; {@link rollback} undoes the participants' work.
+ * The patches, frozen down to their paths (their values are the candidate's own frozen
+ * nodes): every participant, the caller and every subscriber see the same array, and
+ * none can change what the others see.
  */
-export class PreparedTransaction<T, D> {
-  /** The candidate: frozen, validated, with its derived state and artifacts. */
-  readonly snapshot: CandidateSnapshot<T, D>;
-  /** What changes against the live config. */
-  readonly patches: readonly Patch[];
-  /** True when the candidate equals the live config: commit will change nothing. */
-  readonly isUnchanged: boolean;
-  readonly #actions: PreparedActions<T, D>;
-
-  /** @internal Created by {@link Transaction.prepare}. */
-  constructor(snapshot: CandidateSnapshot<T, D>, patches: readonly Patch[], isUnchanged: boolean, actions: PreparedActions<T, D>) {
-    this.snapshot = snapshot;
-    this.patches = patches;
-    this.isUnchanged = isUnchanged;
-    this.#actions = actions;
+function freezePatches(patches: Patch[]): readonly Patch[] {
+  for (const patch of patches) {
+    Object.freeze(patch.path);
+    Object.freeze(patch);
   }
-
-  /**
-   * Swaps the candidate in and runs every participant's commit hook, synchronously. A
-   * hook that throws does not stop the others nor undo the swap: it is in
-   * `commitFailures` and in the store's status.
-   * @throws {TransactionStateError} `ERR_TXN_STATE` when already committed or rolled back
-   */
-  commit(): CommitResult<T, D> {
-    return this.#actions.commit();
-  }
-
-  /**
-   * Rolls every participant back, in reverse order, and ends the transaction.
-   * @throws {ReloadError} `ERR_PREPARE` when a rollback hook failed (all of them still ran)
-   * @throws {TransactionStateError} `ERR_TXN_STATE` when already committed or rolled back
-   */
-  rollback(): Promise<void> {
-    return this.#actions.rollback();
-  }
+  return Object.freeze(patches);
 }

@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import { applyPatches, produce, setAutoFreeze } from 'immer';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigStore, ReloadError, ValidationError, type Snapshot } from '../../src/index.js';
+import {
+  ArgumentError,
+  ConfigStore,
+  ConfigurationError,
+  MemoryArtifactStore,
+  ReloadError,
+  TransactionStateError,
+  ValidationError,
+  type ArtifactWriter,
+  type Participant,
+  type Snapshot,
+} from '../../src/index.js';
+import { rejection } from '../helpers/rejection.js';
 import { deferred, recording, serverSchema, sleep, type Journal, type ServerConfig } from '../helpers/store-fixtures.js';
 
 const create = (initial: unknown = {}, participants: ReturnType<typeof recording>[] = []) =>
@@ -519,6 +531,291 @@ describe('status', () => {
     expect(status.lastError).toMatchObject({ code: 'ERR_VALIDATION', causeCode: 'ERR_VALIDATION' });
     expect(status.lastFailureAt).toBeGreaterThanOrEqual(status.lastSuccessAt!);
     expect(Object.isFrozen(status)).toBe(true);
+  });
+});
+
+const portSchema = {
+  type: 'object',
+  properties: { port: { type: 'integer', default: 8080 } },
+  additionalProperties: false,
+} as const;
+type PortConfig = { port: number };
+
+describe('ConfigStore.create option checks', () => {
+  const prepare = (): { derived: number } => ({ derived: 1 });
+
+  it.each([
+    ['an empty name', [{ name: '', prepare }]],
+    ['a name that is not a string', [{ name: 7 as unknown as string, prepare }]],
+    ['two participants with one name', [{ name: 'a', prepare }, { name: 'a', prepare }]],
+    ['a participant without prepare', [{ name: 'a' } as unknown as Participant<PortConfig>]],
+  ])('refuses %s with ERR_ARGUMENT before anything runs', async (_what, participants) => {
+    const error = await rejection(ConfigStore.create({ schema: portSchema, initial: {}, participants }));
+    expect(error).toBeInstanceOf(ArgumentError);
+    expect(error).toMatchObject({ code: 'ERR_ARGUMENT' });
+  });
+
+  it('rejects the cold start with ERR_ABORTED when the signal is already aborted', async () => {
+    const error = await rejection(ConfigStore.create({ schema: portSchema, initial: {}, signal: AbortSignal.abort() }));
+    expect(error).toBeInstanceOf(ReloadError);
+    expect(error).toMatchObject({ code: 'ERR_ABORTED' });
+  });
+
+  it('starts normally with a signal that does not abort', async () => {
+    const store = await ConfigStore.create({ schema: portSchema, initial: {}, signal: new AbortController().signal });
+    expect(store.load().config.port).toBe(8080);
+  });
+});
+
+describe('ConfigStore without an artifact store', () => {
+  it('refuses collectGarbage with ERR_NOT_CONFIGURED', async () => {
+    const store = await ConfigStore.create({ schema: portSchema, initial: {} });
+    const error = await rejection(store.collectGarbage({ dryRun: true }));
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error).toMatchObject({ code: 'ERR_NOT_CONFIGURED' });
+  });
+
+  it('rejects a reload whose participant writes an artifact, with the ERR_NOT_CONFIGURED cause', async () => {
+    const writer: Participant<PortConfig, 'writer'> = {
+      name: 'writer',
+      prepare: async (ctx) => {
+        await ctx.artifacts.put('a', 'x');
+        return {};
+      },
+    };
+    const error = await rejection(ConfigStore.create({ schema: portSchema, initial: {}, participants: [writer] }));
+    expect(error).toMatchObject({ code: 'ERR_PREPARE' });
+    expect((error as ReloadError).cause).toBeInstanceOf(ConfigurationError);
+    expect((error as ReloadError).cause).toMatchObject({ code: 'ERR_NOT_CONFIGURED' });
+  });
+});
+
+describe('artifact writes after prepare', () => {
+  it('refuses a write through a writer kept past its prepare with ERR_TXN_STATE', async () => {
+    let kept: ArtifactWriter | undefined;
+    const keeper: Participant<PortConfig, 'keeper'> = {
+      name: 'keeper',
+      prepare: (ctx) => {
+        kept = ctx.artifacts;
+        return {};
+      },
+    };
+    const artifacts = new MemoryArtifactStore();
+    await ConfigStore.create({ schema: portSchema, initial: {}, participants: [keeper], artifacts });
+    const error = await rejection(kept!.put('late', 'x'));
+    expect(error).toBeInstanceOf(TransactionStateError);
+    expect(error).toMatchObject({ code: 'ERR_TXN_STATE' });
+    expect(await artifacts.list()).toEqual([]);
+  });
+});
+
+describe('rolling back an unchanged candidate', () => {
+  it('ends the transaction, keeps the live snapshot and counts an abort', async () => {
+    const store = await ConfigStore.create({ schema: portSchema, initial: { port: 1 } });
+    const live = store.load();
+    const txn = await store.begin();
+    txn.set({ port: 1 });
+    const prepared = await txn.prepare();
+    expect(prepared.isUnchanged).toBe(true);
+    await prepared.rollback();
+    expect(txn.state).toBe('aborted');
+    expect(store.load()).toBe(live);
+    expect(store.status().counters.aborted).toBe(1);
+    await expect(prepared.rollback()).rejects.toBeInstanceOf(TransactionStateError);
+    // The slot is free again.
+    await store.reload({ port: 2 });
+    expect(store.load().generation).toBe(2);
+  });
+});
+
+describe('several pinned generations', () => {
+  it('reports them in order and waits in synchronize until the last old one is released', async () => {
+    const store = await ConfigStore.create({ schema: portSchema, initial: { port: 1 } });
+    const second = await (async () => {
+      const first = store.pin();
+      await store.reload({ port: 2 });
+      return { first, second: store.pin() };
+    })();
+    // Pin generation 2 a second time: a generation is reported once.
+    const again = store.pin();
+    await store.reload({ port: 3 });
+    expect(store.status().pinnedGenerations).toEqual([1, 2]);
+
+    let synchronized = false;
+    const waiting = store.synchronize({ timeoutMs: 5_000 }).then(() => {
+      synchronized = true;
+    });
+    second.first.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(synchronized).toBe(false);
+    expect(store.status().pinnedGenerations).toEqual([2]);
+    second.second.release();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(synchronized).toBe(false);
+    again.release();
+    await waiting;
+    expect(synchronized).toBe(true);
+    expect(store.status().pinnedGenerations).toEqual([]);
+  });
+});
+
+describe('after a commit hook failed', () => {
+  async function failingOnce() {
+    const journal: Journal = [];
+    let failNow = false;
+    const store = await create({}, [
+      recording('a', journal),
+      recording('b', journal, {
+        onCommit: () => {
+          if (failNow) throw new Error('b broke');
+        },
+      }),
+    ]);
+    failNow = true;
+    await store.reload({ port: 4321 });
+    failNow = false;
+    journal.length = 0;
+    return { store, journal };
+  }
+
+  it('stays failed when the same config is reloaded: unchanged runs no hook and proves nothing', async () => {
+    const { store, journal } = await failingOnce();
+    const live = store.load();
+    const result = await store.reload({ port: 4321 });
+    expect(result.status).toBe('unchanged');
+    expect(journal).toEqual([]);
+    expect(store.load()).toBe(live);
+    expect(store.status()).toMatchObject({ lastReloadSuccessful: false, lastError: { code: 'ERR_COMMIT' } });
+  });
+
+  it('retries with force: the participants prepare and commit again, a new generation, and the status is healthy', async () => {
+    const { store, journal } = await failingOnce();
+    const before = store.load();
+    const result = await store.reload({ port: 4321 }, { force: true });
+    expect(result.status).toBe('applied');
+    expect(journal).toEqual(['a.prepare', 'b.prepare', 'a.commit', 'b.commit']);
+    expect(store.load().generation).toBe(before.generation + 1);
+    expect(store.load().digest).toBe(before.digest);
+    expect(store.load().config).toBe(before.config);
+    expect(result.patches).toEqual([]);
+    expect(store.status().lastReloadSuccessful).toBe(true);
+  });
+
+  it('becomes healthy again after any reload whose hooks all succeed', async () => {
+    const { store } = await failingOnce();
+    await store.reload({ port: 4322 });
+    expect(store.status().lastReloadSuccessful).toBe(true);
+  });
+});
+
+describe('derived state', () => {
+  it('stores a participant named __proto__ as an own member: no name can become the prototype of snapshot.derived', async () => {
+    const proto: Participant<ServerConfig, '__proto__', { polluted: boolean }> = {
+      name: '__proto__',
+      prepare: () => ({ derived: { polluted: true } }),
+    };
+    const store = await ConfigStore.create({ schema: serverSchema, initial: {}, participants: [proto] });
+    const derived = store.load().derived as Record<string, unknown>;
+    expect(Object.getPrototypeOf(derived)).toBe(Object.prototype);
+    expect(Object.hasOwn(derived, '__proto__')).toBe(true);
+    expect(Object.getOwnPropertyDescriptor(derived, '__proto__')?.value).toEqual({ polluted: true });
+    expect(derived.polluted).toBeUndefined();
+    expect(Object.isFrozen(derived)).toBe(true);
+  });
+
+  it("gives each participant its own previous derived state, and undefined at cold start", async () => {
+    const seen: unknown[] = [];
+    const counter: Participant<ServerConfig, 'counter', { reloads: number }> = {
+      name: 'counter',
+      prepare: ({ previousDerived }) => {
+        seen.push(previousDerived);
+        return { derived: { reloads: (previousDerived?.reloads ?? 0) + 1 } };
+      },
+    };
+    const store = await ConfigStore.create({ schema: serverSchema, initial: {}, participants: [counter] });
+    await store.reload({ port: 2 });
+    await store.reload({ port: 3 });
+    expect(seen).toEqual([undefined, { reloads: 1 }, { reloads: 2 }]);
+    expect(store.load().derived.counter.reloads).toBe(3);
+  });
+});
+
+describe('close', () => {
+  it('stops the registered triggers in reverse order, waits for the running reload, then closes participants in reverse order', async () => {
+    const journal: string[] = [];
+    const hold = deferred();
+    const closing = (name: string): Participant<ServerConfig> => ({
+      name,
+      prepare: async ({ config }) => {
+        if (config.port === 2) await hold.promise;
+        return {};
+      },
+      close: () => void journal.push(`${name}.close`),
+    });
+    const store = await ConfigStore.create({ schema: serverSchema, initial: {}, participants: [closing('a'), closing('b')] });
+    store.onClose(() => void journal.push('trigger 1 stopped'));
+    const unregister = store.onClose(() => void journal.push('never'));
+    store.onClose(async () => {
+      await sleep(1);
+      journal.push('trigger 2 stopped');
+    });
+    unregister();
+    const running = store.reload({ port: 2 }).then((result) => {
+      journal.push(`reload ${result.status}`);
+    });
+    await sleep(5);
+    const waiting = store.reload({ port: 3 }).catch((error: unknown) => {
+      journal.push(`waiting ${(error as ReloadError).code}`);
+    });
+    const closed = store.close();
+    expect(store.close()).toBe(closed);
+    await sleep(5);
+    expect(journal).toEqual(['trigger 2 stopped', 'trigger 1 stopped', 'waiting ERR_CLOSED']);
+    hold.resolve();
+    await closed;
+    await Promise.all([running, waiting]);
+    expect(journal).toEqual(['trigger 2 stopped', 'trigger 1 stopped', 'waiting ERR_CLOSED', 'reload applied', 'b.close', 'a.close']);
+    expect(store.load().config.port).toBe(2);
+  });
+
+  it('refuses every later reload with ERR_CLOSED; requestReload resolves aborted; reads keep working', async () => {
+    const store = await create({ port: 5 });
+    await store.close();
+    const error = await rejection(store.reload({ port: 6 }));
+    expect(error).toBeInstanceOf(ReloadError);
+    expect(error).toMatchObject({ code: 'ERR_CLOSED' });
+    await expect(store.begin()).rejects.toMatchObject({ code: 'ERR_CLOSED' });
+    const result = await store.requestReload(() => ({ port: 6 }));
+    expect(result).toMatchObject({ status: 'aborted', error: { code: 'ERR_CLOSED' } });
+    expect(result.snapshot).toBe(store.load());
+    expect(store.load().config.port).toBe(5);
+    using pin = store.pin();
+    expect(pin.snapshot.generation).toBe(1);
+    let ran = false;
+    store.onClose(() => {
+      ran = true;
+    });
+    await sleep(1);
+    expect(ran).toBe(true);
+  });
+
+  it('runs every clean-up even when some fail, and reports them all with ERR_CLOSED', async () => {
+    const broken: Participant<ServerConfig> = {
+      name: 'broken',
+      prepare: () => ({}),
+      close: () => {
+        throw new Error('cannot close');
+      },
+    };
+    const fine: string[] = [];
+    const store = await ConfigStore.create({ schema: serverSchema, initial: {}, participants: [broken, { name: 'fine', prepare: () => ({}), close: () => void fine.push('closed') }] });
+    store.onClose(() => {
+      throw new Error('trigger stuck');
+    });
+    const error = (await rejection(store.close())) as ReloadError;
+    expect(error.code).toBe('ERR_CLOSED');
+    expect(error.failures.map((f) => `${f.participant ?? 'store'}.${f.phase}`)).toEqual(['store.close', 'broken.close']);
+    expect(fine).toEqual(['closed']);
   });
 });
 

@@ -70,8 +70,43 @@ describe('Transaction', () => {
     const prepared = await txn.prepare();
     const error = (await prepared.rollback().catch((e: unknown) => e)) as ReloadError;
     expect(error).toBeInstanceOf(ReloadError);
+    expect(error.code).toBe('ERR_ROLLBACK');
     expect(error.failures).toMatchObject([{ participant: 'a', phase: 'rollback' }]);
     expect(journal).toEqual(['a.prepare', 'b.prepare', 'b.rollback', 'a.rollback']);
+  });
+
+  it('shows a failed rollback in the status: a participant may be left half undone', async () => {
+    const journal: Journal = [];
+    const store = await create([recording('a', journal, { failRollback: true })]);
+    const txn = await store.begin();
+    txn.set({ port: 1 });
+    await (await txn.prepare()).rollback().catch(() => undefined);
+    const status = store.status();
+    expect(status.lastReloadSuccessful).toBe(false);
+    expect(status.lastError?.code).toBe('ERR_ROLLBACK');
+    expect(status.counters.aborted).toBe(1);
+  });
+
+  it('shows a failed rollback of an abort by signal in the status, with ERR_ROLLBACK', async () => {
+    const journal: Journal = [];
+    const controller = new AbortController();
+    const store = await create([recording('a', journal, { failRollback: true, onPrepare: () => controller.abort() })]);
+    const txn = await store.begin({ signal: controller.signal });
+    txn.set({ port: 1 });
+    const error = (await txn.prepare().catch((e: unknown) => e)) as ReloadError;
+    expect(error.code).toBe('ERR_ROLLBACK');
+    expect(error.failures.map((f) => f.phase)).toEqual(['prepare', 'rollback']);
+    expect(store.status()).toMatchObject({ lastReloadSuccessful: false, lastError: { code: 'ERR_ROLLBACK' } });
+  });
+
+  it('shows an abort() of a prepared transaction whose rollback throws in the status', async () => {
+    const journal: Journal = [];
+    const store = await create([recording('a', journal, { failRollback: true })]);
+    const txn = await store.begin();
+    txn.set({ port: 1 });
+    await txn.prepare();
+    await expect(txn.abort()).rejects.toMatchObject({ code: 'ERR_ROLLBACK' });
+    expect(store.status()).toMatchObject({ lastReloadSuccessful: false, lastError: { code: 'ERR_ROLLBACK' } });
   });
 
   it('aborts when disposed with await using before it ended', async () => {

@@ -1,11 +1,11 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import {
   ConfigStore,
-  type CommitResult,
+  type ReloadCommitted,
   type DerivedOf,
   type Participant,
   type ReloadError,
-  type ReloadOutcome,
+  type ReloadResult,
 } from '../../src/index.js';
 
 const schema = {
@@ -88,8 +88,8 @@ describe('derived state is typed per participant', () => {
 });
 
 describe('results are unions keyed on status', () => {
-  it('narrows a commit result', () => {
-    type R = CommitResult<Config, DerivedOf<[typeof listen]>>;
+  it('narrows what reload() resolves to', () => {
+    type R = ReloadCommitted<Config, DerivedOf<[typeof listen]>>;
     const check = (result: R): void => {
       if (result.status === 'applied') expectTypeOf(result.previous?.derived.listen.address).toEqualTypeOf<string | undefined>();
       else expectTypeOf(result.patches).toEqualTypeOf<readonly []>();
@@ -97,14 +97,15 @@ describe('results are unions keyed on status', () => {
     expectTypeOf(check).toBeFunction();
   });
 
-  it('narrows a requestReload outcome: only a rejection lacks a snapshot', () => {
-    const check = (outcome: ReloadOutcome<Config, DerivedOf<[typeof listen]>>): void => {
-      if (outcome.status === 'rejected') {
-        expectTypeOf(outcome.error).toEqualTypeOf<ReloadError>();
-        expectTypeOf(outcome).not.toHaveProperty('snapshot');
+  it('narrows a requestReload result: every member has the live snapshot, a failure has an error', () => {
+    const check = (result: ReloadResult<Config, DerivedOf<[typeof listen]>>): void => {
+      expectTypeOf(result.snapshot.derived.listen.backlog).toEqualTypeOf<number>();
+      if (result.status === 'rejected' || result.status === 'aborted') {
+        expectTypeOf(result.error).toEqualTypeOf<ReloadError>();
+      } else if (result.status === 'applied') {
+        expectTypeOf(result.error).toEqualTypeOf<ReloadError | undefined>();
       } else {
-        expectTypeOf(outcome.snapshot.derived.listen.backlog).toEqualTypeOf<number>();
-        expectTypeOf(outcome.error).toEqualTypeOf<ReloadError | undefined>();
+        expectTypeOf(result.error).toEqualTypeOf<undefined>();
       }
     };
     expectTypeOf(check).toBeFunction();

@@ -1,4 +1,5 @@
 import { isTxConfigError } from '../errors.js';
+import type { ReloadResult } from '../transaction/reload-result.js';
 
 /** How many reloads ended each way since the store was created (the cold start included). */
 export interface ReloadCounters {
@@ -10,9 +11,9 @@ export interface ReloadCounters {
   readonly unchanged: number;
   /** Refused before the swap (load, validation, a participant): the live snapshot stayed. */
   readonly rejected: number;
-  /** Committed, but at least one commit hook threw. */
+  /** Committed, but at least one commit hook failed. */
   readonly failed: number;
-  /** Cancelled by the caller: aborted by a signal, `abort()` or `rollback()`. */
+  /** Cancelled: aborted by a signal, `abort()` or `rollback()`, or by the store closing. */
   readonly aborted: number;
 }
 
@@ -34,13 +35,18 @@ export interface ConfigStatus {
   readonly generation: number;
   /** Digest of the live config. */
   readonly digest: string;
-  /** True when the last reload that ended (not counting aborts) applied fully or found nothing to change. */
+  /**
+   * True when the last reload that ended applied fully, or found nothing to change while
+   * every commit hook of the live generation had succeeded. False after a rejection, a
+   * commit hook that failed (until a reload whose hooks all succeed, e.g. one with
+   * `force`), or a rollback hook that failed. Clean aborts do not change it.
+   */
   readonly lastReloadSuccessful: boolean;
   /** When the last transaction began, in milliseconds since the epoch; `null` before any. */
   readonly lastAttemptAt: number | null;
   /** When a reload last ended `applied` or `unchanged`; `null` before any. */
   readonly lastSuccessAt: number | null;
-  /** When a reload last ended `rejected` or `failed`; `null` before any. */
+  /** When a reload last ended `rejected` or `failed` (or a rollback hook failed); `null` before any. */
   readonly lastFailureAt: number | null;
   /** How many reloads ended each way. */
   readonly counters: ReloadCounters;
@@ -58,37 +64,43 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 export class StatusRecorder {
   readonly #counters: Mutable<ReloadCounters> = { attempted: 0, applied: 0, unchanged: 0, rejected: 0, failed: 0, aborted: 0 };
   #lastReloadSuccessful = false;
+  // True while the live generation is one whose commit hooks did not all succeed: an
+  // unchanged reload of it is not a success, only a reload whose hooks all run clean is.
+  #liveCommitFailed = false;
   #lastAttemptAt: number | null = null;
   #lastSuccessAt: number | null = null;
   #lastFailureAt: number | null = null;
   #lastError: StatusError | null = null;
   #listenerErrors = 0;
 
-  /** A transaction began. */
+  /** A reload began (a transaction, or the load of a requested reload). */
   attempted(): void {
     this.#counters.attempted++;
     this.#lastAttemptAt = Date.now();
   }
 
-  /** A reload ended with every commit hook done (`applied`) or with nothing to change (`unchanged`). */
-  succeeded(kind: 'applied' | 'unchanged'): void {
-    this.#counters[kind]++;
-    this.#lastReloadSuccessful = true;
-    this.#lastSuccessAt = Date.now();
-  }
-
-  /** A reload refused (`rejected`) or committed with failed hooks (`failed`). */
-  unsuccessful(kind: 'rejected' | 'failed', error: unknown): void {
-    this.#counters[kind]++;
-    const at = Date.now();
-    this.#lastReloadSuccessful = false;
-    this.#lastFailureAt = at;
-    this.#lastError = describe(error, at);
-  }
-
-  /** A transaction was cancelled by its caller; does not change `lastReloadSuccessful`. */
-  aborted(): void {
-    this.#counters.aborted++;
+  /** A reload ended as `result` says. */
+  record(result: ReloadResult<unknown, unknown>): void {
+    switch (result.status) {
+      case 'applied':
+        this.#liveCommitFailed = result.commitFailures.length > 0;
+        if (result.error === undefined) this.#succeeded('applied');
+        else this.#failed('failed', result.error);
+        return;
+      case 'unchanged':
+        if (this.#liveCommitFailed) this.#counters.unchanged++;
+        else this.#succeeded('unchanged');
+        return;
+      case 'rejected':
+        this.#failed('rejected', result.error);
+        return;
+      case 'aborted':
+        // A clean abort says nothing about the config; a rollback hook that failed leaves
+        // a participant half undone, and that must show.
+        if (result.error.code === 'ERR_ROLLBACK') this.#failed('aborted', result.error);
+        else this.#counters.aborted++;
+        return;
+    }
   }
 
   /** A subscriber threw or rejected. */
@@ -110,6 +122,20 @@ export class StatusRecorder {
       pinnedGenerations: Object.freeze([...pinnedGenerations]),
       listenerErrors: this.#listenerErrors,
     });
+  }
+
+  #succeeded(kind: 'applied' | 'unchanged'): void {
+    this.#counters[kind]++;
+    this.#lastReloadSuccessful = true;
+    this.#lastSuccessAt = Date.now();
+  }
+
+  #failed(kind: 'rejected' | 'failed' | 'aborted', error: unknown): void {
+    this.#counters[kind]++;
+    const at = Date.now();
+    this.#lastReloadSuccessful = false;
+    this.#lastFailureAt = at;
+    this.#lastError = describe(error, at);
   }
 }
 

@@ -1,4 +1,4 @@
-import { SynchronizeError } from '../errors.js';
+import { ArgumentError, SynchronizeError } from '../errors.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 
 /**
@@ -72,11 +72,16 @@ export class PinRegistry<T, D> {
   /**
    * Resolves once no pin holds a generation below `below`.
    * @throws {SynchronizeError} `ERR_SYNC_TIMEOUT` or `ERR_ABORTED`
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `timeoutMs` is not a number >= 0
    */
   waitUntilNoneBelow(below: number, options: SynchronizeOptions = {}): Promise<void> {
+    const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
+    // Checked before anything else: a NaN would otherwise wait for ever, and only when a pin is held.
+    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
+      return Promise.reject(new ArgumentError('timeoutMs', `must be a number of milliseconds >= 0 (or Infinity), got ${String(timeoutMs)}`));
+    }
     if (!this.#holdsBelow(below)) return Promise.resolve();
     const { signal } = options;
-    const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
     if (signal?.aborted === true) return Promise.reject(this.#failure('ERR_ABORTED', below, signal.reason));
     return new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;

@@ -72,3 +72,13 @@ describe('pins and synchronize', () => {
     stuck.release();
   });
 });
+
+describe('synchronize arguments', () => {
+  it.each([Number.NaN, -1, '5' as unknown as number])('refuses timeoutMs %s with ERR_ARGUMENT instead of waiting for ever', async (timeoutMs) => {
+    const store = await create();
+    using pin = store.pin();
+    await store.reload({ port: 3 });
+    await expect(store.synchronize({ timeoutMs })).rejects.toMatchObject({ name: 'ArgumentError', code: 'ERR_ARGUMENT', argument: 'timeoutMs' });
+    expect(pin.released).toBe(false);
+  });
+});
