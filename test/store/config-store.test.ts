@@ -748,7 +748,7 @@ describe('close', () => {
       name,
       prepare: async ({ config }) => {
         if (config.port === 2) await hold.promise;
-        return {};
+        return { commit: () => void journal.push(`${name}.commit ${config.port}`) };
       },
       close: () => void journal.push(`${name}.close`),
     });
@@ -760,9 +760,8 @@ describe('close', () => {
       journal.push('trigger 2 stopped');
     });
     unregister();
-    const running = store.reload({ port: 2 }).then((result) => {
-      journal.push(`reload ${result.status}`);
-    });
+    journal.length = 0;
+    const running = store.reload({ port: 2 });
     await sleep(5);
     const waiting = store.reload({ port: 3 }).catch((error: unknown) => {
       journal.push(`waiting ${(error as ReloadError).code}`);
@@ -774,7 +773,8 @@ describe('close', () => {
     hold.resolve();
     await closed;
     await Promise.all([running, waiting]);
-    expect(journal).toEqual(['trigger 2 stopped', 'trigger 1 stopped', 'waiting ERR_CLOSED', 'reload applied', 'b.close', 'a.close']);
+    expect(journal).toEqual(['trigger 2 stopped', 'trigger 1 stopped', 'waiting ERR_CLOSED', 'a.commit 2', 'b.commit 2', 'b.close', 'a.close']);
+    expect((await running).status).toBe('applied');
     expect(store.load().config.port).toBe(2);
   });
 

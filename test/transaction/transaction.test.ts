@@ -90,7 +90,9 @@ describe('Transaction', () => {
   it('shows a failed rollback of an abort by signal in the status, with ERR_ROLLBACK', async () => {
     const journal: Journal = [];
     const controller = new AbortController();
-    const store = await create([recording('a', journal, { failRollback: true, onPrepare: () => controller.abort() })]);
+    let armed = false;
+    const store = await create([recording('a', journal, { failRollback: true, onPrepare: () => (armed ? controller.abort() : undefined) })]);
+    armed = true;
     const txn = await store.begin({ signal: controller.signal });
     txn.set({ port: 1 });
     const error = (await txn.prepare().catch((e: unknown) => e)) as ReloadError;

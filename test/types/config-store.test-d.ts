@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describe, expectTypeOf, it } from 'vitest';
-import { ConfigStore, type FromSchema, type Participant, type Snapshot } from '../../src/index.js';
+import { ConfigStore, type FromSchema, type Participant, type Snapshot, type StoreConfig, type StoreDerived } from '../../src/index.js';
 
 describe('type inference', () => {
   it('infers the config type from a JSON Schema declared as const', async () => {
@@ -60,5 +60,24 @@ describe('type inference', () => {
     });
     // @ts-expect-error a wrong shape is a type error
     await store.reload({ port: 'x' }).catch(() => undefined);
+  });
+});
+
+describe('the types of a store, named', () => {
+  it('StoreConfig and StoreDerived give the config and derived types of a store', async () => {
+    const counter: Participant<{ port: number }, 'counter', { reloads: number }> = {
+      name: 'counter',
+      prepare: ({ previousDerived }) => {
+        expectTypeOf(previousDerived).toEqualTypeOf<{ readonly reloads: number } | undefined>();
+        return { derived: { reloads: (previousDerived?.reloads ?? 0) + 1 } };
+      },
+    };
+    const store = await ConfigStore.create({
+      schema: { type: 'object', properties: { port: { type: 'integer', default: 1 } }, required: [], additionalProperties: false } as const,
+      initial: {},
+      participants: [counter],
+    });
+    expectTypeOf<StoreConfig<typeof store>>().toEqualTypeOf<{ port: number }>();
+    expectTypeOf<StoreDerived<typeof store>>().toEqualTypeOf<{ counter: { reloads: number } }>();
   });
 });
