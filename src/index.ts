@@ -4,6 +4,7 @@ export {
   ERROR_CODES,
   TxConfigError,
   isTxConfigError,
+  hasErrorCode,
   ValidationError,
   ReloadError,
   TransactionStateError,
@@ -28,19 +29,11 @@ export type {
 
 // -- store and transactions --
 export { ConfigStore } from './store/config-store.js';
-export type {
-  CreateOptions,
-  ReloadOptions,
-  ReloadResult,
-  ReloadOutcome,
-  ChangeEvent,
-  ChangeListener,
-  CollectGarbageOptions,
-} from './store/config-store.js';
+export type { CreateOptions, ReloadOptions, ChangeListener, CollectGarbageOptions, StoreConfig, StoreDerived } from './store/config-store.js';
 export type { Snapshot, CandidateSnapshot } from './snapshot/snapshot.js';
 export type { DeepReadonly } from './snapshot/deep-readonly.js';
-export type { Pin, SynchronizeOptions } from './store/pins.js';
-export type { ConfigStatus, ReloadCounters, StatusError } from './store/status.js';
+export type { Pin, SynchronizeOptions } from './store/pin-registry.js';
+export type { ConfigStatus, ReloadCounters, StatusError } from './store/status-recorder.js';
 export type {
   ConfigSchema,
   ConfigOf,
@@ -53,14 +46,26 @@ export type {
   StandardSchemaResult,
   StandardSchemaIssue,
 } from './schema/schema-types.js';
-export { Transaction, PreparedTransaction } from './transaction/transaction.js';
-export type { TransactionState, Recipe, CommitResult } from './transaction/transaction.js';
+export { Transaction } from './transaction/transaction.js';
+export type { TransactionState, TransactionOptions, Recipe } from './transaction/transaction.js';
+export { PreparedTransaction } from './transaction/prepared-transaction.js';
+export type {
+  ReloadResult,
+  ReloadApplied,
+  ReloadUnchanged,
+  ReloadRejected,
+  ReloadAborted,
+  ReloadCommitted,
+  ChangeEvent,
+} from './transaction/reload-result.js';
 export type { Participant, Prepared, PrepareContext, ArtifactWriter, DerivedOf } from './transaction/participant.js';
+export type { FileSystem, FileStats } from './file-system.js';
 
 // -- artifacts --
+export { ArtifactStore } from './artifacts/artifact-store.js';
 export type {
   Artifact,
-  ArtifactStore,
+  ArtifactStoreOptions,
   ArtifactLease,
   PutOptions,
   GcRoot,
@@ -70,11 +75,11 @@ export type {
   ExternalRoot,
   CollectOptions,
 } from './artifacts/artifact-store.js';
+export type { ArtifactBackend, BackendFile, BackendCheckOptions, WriteIfAbsentOptions, WriteIfAbsentResult } from './artifacts/artifact-backend.js';
 export { FsArtifactStore } from './artifacts/fs-artifact-store.js';
 export type { FsArtifactStoreOptions } from './artifacts/fs-artifact-store.js';
 export { MemoryArtifactStore } from './artifacts/memory-artifact-store.js';
-export type { MemoryArtifactStoreOptions, MemoryArtifactFile } from './artifacts/memory-artifact-store.js';
-export type { ArtifactFs } from './artifacts/atomic-write.js';
+export type { MemoryArtifactStoreOptions } from './artifacts/memory-artifact-store.js';
 
 // -- sources --
 export { readConfigFile, parseConfigText, DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH } from './sources/read-config-file.js';
@@ -89,4 +94,5 @@ export type {
   WatchErrorPhase,
 } from './sources/watch-config-file.js';
 export { reloadOnSignal } from './sources/reload-on-signal.js';
-export type { ReloadRequester, ReloadRequestOutcome, ReloadOnSignalOptions, StopReloadOnSignal } from './sources/reload-on-signal.js';
+export type { ReloadOnSignalOptions, StopReloadOnSignal } from './sources/reload-on-signal.js';
+export type { ReloadRequester } from './sources/reload-requester.js';

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  ArgumentError,
   ArtifactError,
   ConfigFileError,
   ConfigurationError,
@@ -14,7 +15,9 @@ import {
   TransactionStateError,
   TxConfigError,
   UnsafeKeyError,
+  InternalError,
   ValidationError,
+  hasErrorCode,
   isTxConfigError,
 } from '../src/index.js';
 
@@ -29,6 +32,10 @@ describe('errors', () => {
     new ParseError('/x', 'unexpected token', 2, 5),
     new UnsafeKeyError('/x', '__proto__', '/a', 1, 2),
     new ArtifactError('ERR_ARTIFACT_NAME', 'bad name'),
+    new ArgumentError('timeoutMs', 'must be a number'),
+    new InternalError('an invariant broke', { cause: new Error('why') }),
+    new ReloadError('ERR_ROLLBACK', [{ participant: 'p', phase: 'rollback', error: new Error('stuck') }]),
+    new ReloadError('ERR_CLOSED', []),
   ];
 
   it('gives every error a code from the published list, a name and the base class', () => {
@@ -53,6 +60,18 @@ describe('errors', () => {
     expect(error.issues.map((i) => i.path)).toEqual(['/a', '/b']);
   });
 
+  it('names the argument at fault in an ArgumentError', () => {
+    const error = new ArgumentError('participants[1].name', 'two participants are named "a"');
+    expect(error).toMatchObject({ code: 'ERR_ARGUMENT', argument: 'participants[1].name' });
+    expect(error.message).toContain('participants[1].name');
+  });
+
+  it('checks codes by brand, not by class: hasErrorCode', () => {
+    expect(hasErrorCode(new ReloadError('ERR_CLOSED', []), 'ERR_CLOSED', 'ERR_ABORTED')).toBe(true);
+    expect(hasErrorCode(new ReloadError('ERR_PREPARE', []), 'ERR_CLOSED')).toBe(false);
+    expect(hasErrorCode(Object.assign(new Error('x'), { code: 'ERR_CLOSED' }), 'ERR_CLOSED')).toBe(false);
+  });
+
   it('does not take foreign errors or look-alikes for ours', () => {
     expect(isTxConfigError(new Error('x'))).toBe(false);
     expect(isTxConfigError({ code: 'ERR_PARSE' })).toBe(false);
@@ -74,5 +93,40 @@ process.stdout.write(JSON.stringify({ brand: isTxConfigError(foreign), code: for
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('error edge cases', () => {
+  it('builds a ValidationError with no issues', () => {
+    const error = new ValidationError([]);
+    expect(error.code).toBe('ERR_VALIDATION');
+    expect(error.issues).toEqual([]);
+    expect(error.message.length).toBeGreaterThan(0);
+  });
+
+  it('builds a ValidationError whose first issue is at the root', () => {
+    const error = new ValidationError([{ path: '', message: 'must be object' }]);
+    expect(error.issues[0]?.path).toBe('');
+    expect(isTxConfigError(error)).toBe(true);
+  });
+
+  it('builds a ReloadError with no failures and no cause', () => {
+    const error = new ReloadError('ERR_PREPARE', []);
+    expect(error.failures).toEqual([]);
+    expect(error.cause).toBeUndefined();
+    expect(error.issues).toEqual([]);
+  });
+
+  it('keeps a thrown non-error as the cause of a ReloadError', () => {
+    const error = new ReloadError('ERR_PREPARE', [{ participant: 'p', phase: 'prepare', error: 'a string' }]);
+    expect(error.cause).toBe('a string');
+    expect(error.message).toContain('a string');
+  });
+
+  it('builds a SynchronizeError with nothing pinned', () => {
+    const error = new SynchronizeError('ERR_SYNC_TIMEOUT', []);
+    expect(error.code).toBe('ERR_SYNC_TIMEOUT');
+    expect(error.pinnedGenerations).toEqual([]);
+    expect(Object.isFrozen(error.pinnedGenerations)).toBe(true);
   });
 });
