@@ -353,7 +353,7 @@ describe('watchConfigFile: failures', () => {
   ])('refuses a bad %s (%o) with ERR_ARGUMENT naming it, watching nothing', (argument, options) => {
     let error: unknown;
     try {
-      watchers.push(watchConfigFile(path, () => undefined, options as WatchConfigFileOptions));
+      watchers.push(watchConfigFile<unknown>(path, () => undefined, options));
     } catch (thrown) {
       error = thrown;
     }
