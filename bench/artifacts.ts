@@ -8,7 +8,8 @@ import { mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as cacache from 'cacache';
-import { ConfigStore, FsArtifactStore, type ArtifactFs, type Participant } from 'txconfig';
+import fse from 'fs-extra';
+import { ConfigStore, FsArtifactStore, type FileSystem, type Participant } from 'txconfig';
 import writeFileAtomic from 'write-file-atomic';
 import { figure, type Figure } from './figure.js';
 import { timeOf, timeTasks } from './measure.js';
@@ -60,10 +61,10 @@ function wrapperScript(runtime: { readonly path: string; readonly args: readonly
 /** Counts the data writes the artifact store makes, through its `fs` seam. */
 class WriteCounter {
   writes = 0;
-  readonly fs: Partial<ArtifactFs> = {
-    write: async (handle, data) => {
+  readonly fs: Partial<FileSystem> = {
+    write: (fd, buffer, offset, length, position) => {
       this.writes++;
-      await handle.writeFile(data);
+      return fse.write(fd, buffer, offset, length, position);
     },
   };
 }
