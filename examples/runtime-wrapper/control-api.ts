@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 import createDebug from 'debug';
-import { isTxConfigError, type ConfigStatus, type ReloadOutcome, type Snapshot } from 'txconfig';
+import { isTxConfigError, type ConfigStatus, type ReloadResult, type Snapshot } from 'txconfig';
 
 import { ContainerError, type ContainerEngine, type ContainerErrorCode } from './containers.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -28,6 +28,14 @@ const CONTAINER_STATUS: Readonly<Record<ContainerErrorCode, number>> = {
   ERR_STATE_FILE: 500,
 };
 
+/** The HTTP status of each way a reload can end: `aborted` only happens while the daemon shuts down. */
+const RELOAD_STATUS: Readonly<Record<ReloadResult['status'], number>> = {
+  applied: 200,
+  unchanged: 200,
+  rejected: 422,
+  aborted: 503,
+};
+
 /** The largest request body accepted, in bytes. */
 const MAX_BODY_BYTES = 64 * 1024;
 
@@ -39,7 +47,7 @@ export interface ControlApiOptions {
   };
   readonly engine: ContainerEngine;
   /** Reloads from the config file; never rejects. */
-  readonly reload: () => Promise<ReloadOutcome<unknown, unknown>>;
+  readonly reload: () => Promise<ReloadResult<unknown, unknown>>;
   /** How many wrapper scripts are on disk, for /metrics. */
   readonly countArtifacts: () => Promise<number>;
 }
@@ -113,8 +121,8 @@ async function route(options: ControlApiOptions, request: IncomingMessage): Prom
     return { status: 200, body: text, contentType: METRICS_CONTENT_TYPE };
   }
   if (method === 'POST' && path === '/reload') {
-    const outcome = await options.reload();
-    return json(outcome.status === 'rejected' ? 422 : 200, describeOutcome(outcome));
+    const result = await options.reload();
+    return json(RELOAD_STATUS[result.status], describeResult(result));
   }
   if (segments[0] === 'containers') {
     if (segments.length === 1 && method === 'GET') return json(200, engine.list());
@@ -143,15 +151,10 @@ async function route(options: ControlApiOptions, request: IncomingMessage): Prom
   throw new RequestError(404, 'ERR_NOT_FOUND', `no route ${method} ${path}`);
 }
 
-/** A reload outcome as JSON: status, the live generation and digest, and the error with its causes. */
-export function describeOutcome(outcome: ReloadOutcome<unknown, unknown>): Record<string, unknown> {
-  if (outcome.status === 'rejected') return { status: outcome.status, error: describeError(outcome.error) };
-  return {
-    status: outcome.status,
-    generation: outcome.snapshot.generation,
-    digest: outcome.snapshot.digest,
-    ...(outcome.error === undefined ? {} : { error: describeError(outcome.error) }),
-  };
+/** A reload result as JSON: status, the live generation and digest, and the error (if any) with its causes. */
+export function describeResult(result: ReloadResult<unknown, unknown>): Record<string, unknown> {
+  const error = 'error' in result && result.error !== undefined ? { error: describeError(result.error) } : {};
+  return { status: result.status, generation: result.snapshot.generation, digest: result.snapshot.digest, ...error };
 }
 
 /** An error as JSON: code, message, and what a program needs from it (problems, failures, issues, the cause). */

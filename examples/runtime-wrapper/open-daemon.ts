@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 
 import createDebug from 'debug';
-import { ConfigStore, FsArtifactStore, type ArtifactFs } from 'txconfig';
+import { ConfigStore, FsArtifactStore, type FileSystem } from 'txconfig';
 
 import { ContainerEngine } from './containers.js';
 import { runtimeConfigSchema, runtimeWrappers, type RuntimeWrappersOptions } from './plugin.js';
@@ -18,7 +18,7 @@ export interface OpenDaemonOptions {
   readonly initial: unknown;
   readonly builtins?: RuntimeWrappersOptions['builtins'];
   /** File system functions for the artifact store: a seam for tests. */
-  readonly artifactFs?: Partial<ArtifactFs>;
+  readonly fs?: Partial<FileSystem>;
 }
 
 /** The store `openDaemon` builds: its type is inferred from the schema and the plugin. */
@@ -46,7 +46,7 @@ function createStore(initial: unknown, artifacts: FsArtifactStore, options: Runt
  * @throws {ReloadError} when the initial config is rejected (nothing is removed then)
  */
 export async function openDaemon(options: OpenDaemonOptions): Promise<OpenedDaemon> {
-  const artifacts = await FsArtifactStore.open(join(options.stateDir, 'wrappers'), options.artifactFs === undefined ? {} : { fs: options.artifactFs });
+  const artifacts = await FsArtifactStore.open(join(options.stateDir, 'wrappers'), options.fs === undefined ? {} : { fs: options.fs });
   const store = await createStore(options.initial, artifacts, options.builtins === undefined ? {} : { builtins: options.builtins });
   const engine = new ContainerEngine(store, artifacts, { stateFile: join(options.stateDir, 'containers.json') });
   const restored = await engine.restore();

@@ -3,7 +3,7 @@
 import createDebug from 'debug';
 import { readConfigFile, reloadOnSignal, watchConfigFile } from 'txconfig';
 
-import { createControlServer, describeOutcome } from './control-api.js';
+import { createControlServer, describeResult } from './control-api.js';
 import { openDaemon } from './open-daemon.js';
 
 const log = createDebug('runtime-wrapper:daemon');
@@ -55,9 +55,9 @@ export async function serve(options: ServeOptions): Promise<void> {
     log('generation %d live; collected %d wrapper(s)', snapshot.generation, report.removed.length);
   });
   const reload = () => store.requestReload(loadConfig);
-  const stopSignal = reloadOnSignal(store, 'SIGHUP', loadConfig, {
-    onOutcome: (outcome) => {
-      log('reload on SIGHUP: %s %O', outcome.status, outcome.error ?? '');
+  const stopSignal = reloadOnSignal(store, loadConfig, {
+    onOutcome: (result) => {
+      log('reload on SIGHUP: %o', describeResult(result));
     },
   });
   const watcher = options.watch
@@ -65,8 +65,8 @@ export async function serve(options: ServeOptions): Promise<void> {
         options.configPath,
         async ({ config, digest }) => {
           // The watcher hands over the config parsed from exactly the bytes it hashed.
-          const outcome = await store.requestReload(() => config);
-          log('reload on file change (%s): %o', digest.slice(0, 12), describeOutcome(outcome));
+          const result = await store.requestReload(() => config);
+          log('reload on file change (%s): %o', digest.slice(0, 12), describeResult(result));
         },
         {
           // The first read goes through requestReload too (unchanged if the file is as

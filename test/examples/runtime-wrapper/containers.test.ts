@@ -119,7 +119,7 @@ describe('a start that races a reload', () => {
       stateDir: join(dir, 'state'),
       initial: config({ trace: { path: fake, runtimeArgs: ['--v0'] } }),
       builtins: { runc: fake },
-      artifactFs: {
+      fs: {
         readdir: (path) => Promise.resolve(readdirSync(path)),
         // A throw inside the executor becomes the rejection (ENOENT and all).
         lstat: (path) =>
