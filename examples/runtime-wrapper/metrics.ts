@@ -35,9 +35,9 @@ export function renderMetrics({ status, containers, artifacts }: MetricsInput): 
   ]);
   metric('txconfig_config_reload_attempts_total', 'counter', 'Config reloads begun.', [['', counters.attempted]]);
   metric('txconfig_config_generation', 'gauge', 'Generation of the live config.', [['', status.generation]]);
-  metric('txconfig_config_info', 'gauge', 'The live config: its digest and generation as labels, value 1.', [
-    [`{digest="${escapeLabel(status.digest)}",generation="${status.generation}"}`, 1],
-  ]);
+  // The digest only: a label that changed on every reload (the generation) would make
+  // every reload a new series. The same config keeps its series, whatever its generation.
+  metric('txconfig_config_info', 'gauge', 'The live config: its digest as a label, value 1.', [[`{digest="${escapeLabel(status.digest)}"}`, 1]]);
   metric('txconfig_pinned_generations', 'gauge', 'Old generations still pinned by readers.', [['', status.pinnedGenerations.length]]);
   metric('txconfig_listener_errors_total', 'counter', 'Subscriber calls that threw or rejected.', [['', status.listenerErrors]]);
   metric('runtime_wrapper_containers', 'gauge', 'Containers running.', [['', containers]]);

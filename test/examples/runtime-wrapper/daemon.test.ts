@@ -187,12 +187,30 @@ describe('the runtime-wrapper daemon', () => {
     expect(metrics.contentType).toBe('text/plain; version=0.0.4; charset=utf-8');
     const lines = metrics.text.trimEnd().split('\n');
     for (const line of lines) expect(line).toMatch(/^(# (HELP|TYPE) [a-z_]+ .+|[a-z_]+(\{[a-z_]+="[^"]*"(,[a-z_]+="[^"]*")*\})? [0-9.e+-]+)$/);
-    expect(lines).toContain(`txconfig_config_info{digest="${live.digest}",generation="${live.generation}"} 1`);
+    expect(lines).toContain(`txconfig_config_info{digest="${live.digest}"} 1`);
+    expect(lines).toContain(`txconfig_config_generation ${live.generation}`);
     expect(lines).toContain('txconfig_config_reloads_total{result="applied"} 1');
     expect(lines).toContain('runtime_wrapper_containers 1');
     expect(lines).toContain('runtime_wrapper_artifacts 1');
     const success = /^txconfig_config_last_reload_success_timestamp_seconds (\S+)$/m.exec(metrics.text);
     expect(Number(success?.[1])).toBeGreaterThan(0);
+  });
+
+  it('keeps one txconfig_config_info series across reloads: the generation is a gauge, not a label', async () => {
+    await writeConfig({});
+    const daemon = await startDaemon('--no-watch');
+    const infoSeries = async (): Promise<string[]> => (await daemon.request('GET', '/metrics')).text.split('\n').filter((line) => line.startsWith('txconfig_config_info'));
+    const before = await infoSeries();
+    expect(before).toHaveLength(1);
+
+    await writeConfig({ trace: { path: fake, runtimeArgs: ['--trace'] } });
+    expect((await daemon.request('POST', '/reload')).body).toMatchObject({ status: 'applied', generation: 2 });
+    await writeConfig({});
+    expect((await daemon.request('POST', '/reload')).body).toMatchObject({ status: 'applied', generation: 3 });
+
+    // Back to the first config: the very same series, whatever the generation.
+    expect(await infoSeries()).toEqual(before);
+    expect((await daemon.request('GET', '/metrics')).text).toMatch(/^txconfig_config_generation 3$/m);
   });
 
   it('answers bad requests with typed errors', async () => {
