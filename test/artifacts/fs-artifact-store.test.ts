@@ -1,29 +1,22 @@
-import { chmod, link, lstat, mkdir, readdir, readFile, stat, symlink, truncate, unlink, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+// FsArtifactStore end to end: the engine over the file backend, in real temporary
+// directories, with faults injected only through the `fs` seam.
+import { chmod, link, mkdir, readdir, readFile, stat, symlink, unlink, writeFile } from 'node:fs/promises';
+import { join, relative } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { ArtifactStore } from '../../src/artifacts/artifact-store.js';
 import { FsArtifactStore } from '../../src/artifacts/fs-artifact-store.js';
-import { describeArtifactStoreContract, expectArtifactError, sha256Hex } from '../helpers/artifact-store-contract.js';
+import { ArtifactError } from '../../src/errors.js';
+import { sha256Hex } from '../../src/internal/sha256.js';
+import { expectArgumentError, expectArtifactError } from '../helpers/artifact-errors.js';
+import { rejection } from '../helpers/rejection.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
-describeArtifactStoreContract('FsArtifactStore', async (options) => {
-  const dir = await makeTempDir();
-  const store = await FsArtifactStore.open(join(dir, 'artifacts'), options);
-  return {
-    store,
-    tamper: async (artifact, bytes) => {
-      // Same inode, new bytes: what an editor or a stray process writing in place does.
-      await truncate(artifact.path, 0);
-      await writeFile(artifact.path, bytes);
-    },
-    removeBehindTheBack: (artifact) => unlink(artifact.path),
-    modeOf: async (artifact) => (await lstat(artifact.path)).mode & 0o7777,
-    bytesOf: (artifact) => readFile(artifact.path),
-    cleanup: () => removeTempDir(dir),
-  };
-});
+function errno(code: string): NodeJS.ErrnoException {
+  return Object.assign(new Error(`${code}: injected`), { code });
+}
 
 describe('FsArtifactStore', () => {
   let root: string;
@@ -34,6 +27,14 @@ describe('FsArtifactStore', () => {
   });
   afterEach(async () => {
     await removeTempDir(root);
+  });
+
+  it('is the artifact engine over a directory: paths are <dir>/<name>-<sha256>', async () => {
+    const store = await FsArtifactStore.open(dir);
+    expect(store).toBeInstanceOf(ArtifactStore);
+    const a = await store.put('runc-debug', 'x');
+    expect(a.path).toBe(join(dir, `runc-debug-${sha256Hex('x')}`));
+    expect(await readFile(a.path, 'utf8')).toBe('x');
   });
 
   describe('open', () => {
@@ -65,6 +66,18 @@ describe('FsArtifactStore', () => {
       expect(store.dir).toBe(dir);
     });
 
+    it('accepts a directory another process created between its lstat and its mkdir', async () => {
+      const store = await FsArtifactStore.open(dir, {
+        fs: {
+          mkdir: async (path, options) => {
+            await mkdir(path, options);
+            return undefined; // as mkdir -p reports a directory that already existed
+          },
+        },
+      });
+      expect(await store.list()).toEqual([]);
+    });
+
     it('refuses a directory that is a symlink (ERR_ARTIFACT_UNSAFE_PATH)', async () => {
       await mkdir(join(root, 'real'));
       await symlink(join(root, 'real'), dir);
@@ -74,6 +87,11 @@ describe('FsArtifactStore', () => {
     it('refuses a path that is a regular file (ERR_ARTIFACT_UNSAFE_PATH)', async () => {
       await writeFile(dir, 'not a directory');
       await expectArtifactError(FsArtifactStore.open(dir), 'ERR_ARTIFACT_UNSAFE_PATH');
+    });
+
+    it('reports a directory it cannot stat as ERR_ARTIFACT_IO', async () => {
+      const error = await expectArtifactError(FsArtifactStore.open(dir, { fs: { lstat: () => Promise.reject(errno('EACCES')) } }), 'ERR_ARTIFACT_IO');
+      expect(error.path).toBe(dir);
     });
 
     it('removes leftover temporary files, symlinks named like them too, and nothing else', async () => {
@@ -87,6 +105,19 @@ describe('FsArtifactStore', () => {
       await FsArtifactStore.open(dir);
       expect((await readdir(dir)).sort()).toEqual([`a-${a.digest}`, 'notes.txt'].sort());
       expect(await readFile(outside, 'utf8')).toBe('precious');
+    });
+
+    it.each(['ENOENT', 'EISDIR', 'EPERM'])('leaves a temporary file alone when removing it fails with %s', async (code) => {
+      await mkdir(dir);
+      await writeFile(join(dir, '.tmp-leftover'), 'x');
+      const store = await FsArtifactStore.open(dir, { fs: { unlink: () => Promise.reject(errno(code)) } });
+      expect(store.dir).toBe(dir);
+    });
+
+    it('fails with ERR_ARTIFACT_IO when a temporary file cannot be removed for another reason', async () => {
+      await mkdir(dir);
+      await writeFile(join(dir, '.tmp-leftover'), 'x');
+      await expectArtifactError(FsArtifactStore.open(dir, { fs: { unlink: () => Promise.reject(errno('EIO')) } }), 'ERR_ARTIFACT_IO');
     });
 
     it('with removeUnkept removes earlier artifacts except those on the keep-list', async () => {
@@ -107,6 +138,16 @@ describe('FsArtifactStore', () => {
       expect((await second.collect()).removed).toEqual([]);
     });
 
+    it('takes a relative keep-list path with a slash from the working directory', async () => {
+      const first = await FsArtifactStore.open(dir);
+      const a = await first.put('a', 'a');
+      await first.put('stale', 's');
+      const fromHere = relative(process.cwd(), a.path);
+      expect(fromHere).toContain('/');
+      const second = await FsArtifactStore.open(dir, { keep: [fromHere], removeUnkept: true });
+      expect(await second.list()).toEqual([a]);
+    });
+
     it('without removeUnkept keeps every earlier artifact', async () => {
       const first = await FsArtifactStore.open(dir);
       const a = await first.put('a', 'a');
@@ -114,10 +155,15 @@ describe('FsArtifactStore', () => {
       expect(await second.list()).toEqual([a]);
     });
 
-    it('refuses keep-list entries that are not artifacts of the directory (ERR_ARTIFACT_NAME)', async () => {
+    it('refuses keep-list entries that are not artifacts of the directory (ERR_ARTIFACT_NAME), before touching the disk', async () => {
       const digest = sha256Hex('x');
       await expectArtifactError(FsArtifactStore.open(dir, { keep: ['runc-debug'] }), 'ERR_ARTIFACT_NAME');
       await expectArtifactError(FsArtifactStore.open(dir, { keep: [join(root, 'elsewhere', `x-${digest}`)] }), 'ERR_ARTIFACT_NAME');
+      await expect(stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it('refuses a keep-list entry that is not even a string or an artifact (ERR_ARGUMENT)', async () => {
+      expectArgumentError(await rejection(FsArtifactStore.open(dir, { keep: [42 as unknown as string] })), 'keep');
     });
   });
 
@@ -146,48 +192,15 @@ describe('FsArtifactStore', () => {
       const store = await FsArtifactStore.open(dir);
       const outside = join(root, 'outside');
       await writeFile(outside, 'precious');
-      const before = await stat(outside);
       await symlink(outside, join(dir, `x-${sha256Hex('evil')}`));
       const error = await expectArtifactError(store.put('x', 'evil'), 'ERR_ARTIFACT_UNSAFE_PATH');
       expect(error.path).toBe(join(dir, `x-${sha256Hex('evil')}`));
       expect(await readFile(outside, 'utf8')).toBe('precious');
-      expect((await stat(outside)).mtimeMs).toBe(before.mtimeMs);
-      expect((await readdir(dir)).filter((f) => f.startsWith('.tmp-'))).toEqual([]);
-    });
-
-    it('refuses a directory standing at the artifact path (ERR_ARTIFACT_UNSAFE_PATH)', async () => {
-      const store = await FsArtifactStore.open(dir);
-      await mkdir(join(dir, `x-${sha256Hex('c')}`));
-      await expectArtifactError(store.put('x', 'c'), 'ERR_ARTIFACT_UNSAFE_PATH');
-    });
-
-    it('makes the file visible only with its final mode and full content', async () => {
-      const seen: { mode: number; bytes: string }[] = [];
-      const store = await FsArtifactStore.open(dir, {
-        fs: {
-          link: async (from, to) => {
-            seen.push({ mode: (await lstat(from)).mode & 0o7777, bytes: await readFile(from, 'utf8') });
-            await link(from, to);
-          },
-        },
-      });
-      await store.put('script', '#!/bin/sh\nexit 0\n', { mode: 0o700 });
-      expect(seen).toEqual([{ mode: 0o700, bytes: '#!/bin/sh\nexit 0\n' }]);
     });
   });
 
-  describe('verify and list', () => {
-    it('refuses an artifact path replaced by a symlink to an identical file (ERR_ARTIFACT_UNSAFE_PATH)', async () => {
-      const store = await FsArtifactStore.open(dir);
-      const a = await store.put('x', 'content');
-      const outside = join(root, 'outside');
-      await writeFile(outside, 'content');
-      await unlink(a.path);
-      await symlink(outside, a.path);
-      await expectArtifactError(store.verify(a), 'ERR_ARTIFACT_UNSAFE_PATH');
-    });
-
-    it('lists only regular files named <name>-<64 hex>: not temp files, symlinks, directories or unknown files', async () => {
+  describe('list and collection', () => {
+    it('lists and collects only regular files named <name>-<64 hex>: not temp files, symlinks, directories or unknown files', async () => {
       const store = await FsArtifactStore.open(dir);
       const a = await store.put('a', 'a');
       const digest = sha256Hex('zz');
@@ -202,9 +215,7 @@ describe('FsArtifactStore', () => {
       expect(report.removed).toEqual([a]);
       expect((await readdir(dir)).length).toBe(6);
     });
-  });
 
-  describe('collection', () => {
     it('does not lose the race: a put of content being deleted waits and writes the file anew', async () => {
       let releaseUnlink!: () => void;
       let unlinkStarted!: () => void;
@@ -254,7 +265,7 @@ describe('FsArtifactStore', () => {
       const store = await FsArtifactStore.open(dir, {
         fs: {
           unlink: async (path) => {
-            if (path.includes('/a-')) throw Object.assign(new Error('injected'), { code: 'EIO' });
+            if (path.includes('/a-')) throw errno('EIO');
             await unlink(path);
           },
         },
@@ -265,6 +276,26 @@ describe('FsArtifactStore', () => {
       expect(error.cause).toBeInstanceOf(Error);
       await store.verify(a);
       await expect(stat(b.path)).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it('runs every removal and reports several failures together as ERR_ARTIFACT_IO', async () => {
+      let failRemovals = false;
+      const store = await FsArtifactStore.open(dir, {
+        fs: {
+          unlink: async (path) => {
+            if (failRemovals) throw errno('EBUSY');
+            await unlink(path);
+          },
+        },
+      });
+      await store.put('a', 'x');
+      await store.put('b', 'y');
+      failRemovals = true;
+      const error = await expectArtifactError(store.collect(), 'ERR_ARTIFACT_IO');
+      expect(error).toBeInstanceOf(ArtifactError);
+      expect(error.cause).toBeInstanceOf(AggregateError);
+      expect((error.cause as AggregateError).errors).toHaveLength(2);
+      expect((await store.list()).map((artifact) => artifact.name)).toEqual(['a', 'b']);
     });
 
     it('counts a file that vanished before its removal as removed', async () => {

@@ -7,8 +7,7 @@
 import * as fs from 'node:fs';
 import { promisify } from 'node:util';
 
-import type { ArtifactFs } from '../../src/artifacts/atomic-write.js';
-import { nodeArtifactFs } from '../../src/artifacts/atomic-write.js';
+import { defaultFileSystem, type FileSystem } from '../../src/file-system.js';
 import type { ReadConfigFileOptions } from '../../src/sources/read-config-file.js';
 
 /** An injected failure: an Error with a system error code, as Node's own fs errors have. */
@@ -68,14 +67,15 @@ export class FaultPlan {
 }
 
 /**
- * Node's artifact file system with every call a step. A failing `close` closes the
- * handle first, so no descriptor leaks; every other failing call does nothing.
+ * The default file system, as the artifact store uses it, with every call a step. A
+ * failing `close` closes the descriptor first, so none leaks; every other failing call
+ * does nothing.
  */
-export function faultyArtifactFs(plan: FaultPlan, prefix = 'artifact'): ArtifactFs {
+export function faultyArtifactFs(plan: FaultPlan, prefix = 'artifact'): FileSystem {
   const wrapped: Record<string, unknown> = {};
   // Temporary files whose link found the final file already there (a reused artifact).
   const reused = new Set<string>();
-  for (const [key, real] of Object.entries(nodeArtifactFs) as [keyof ArtifactFs, (...args: unknown[]) => Promise<unknown>][]) {
+  for (const [key, real] of Object.entries(defaultFileSystem) as [keyof FileSystem, (...args: unknown[]) => Promise<unknown>][]) {
     wrapped[key] = async (...args: unknown[]): Promise<unknown> => {
       const first = args[0];
       let label = `${prefix} ${key}${typeof first === 'string' ? ` ${describePath(first)}` : ''}`;
@@ -91,7 +91,7 @@ export function faultyArtifactFs(plan: FaultPlan, prefix = 'artifact'): Artifact
       throw fault;
     };
   }
-  return wrapped as unknown as ArtifactFs;
+  return wrapped as unknown as FileSystem;
 }
 
 function describePath(path: string): string {

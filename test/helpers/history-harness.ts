@@ -11,13 +11,12 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import fc from 'fast-check';
 import { expect, it } from 'vitest';
 
-import { type Artifact, type ArtifactFs, ConfigStore, FsArtifactStore, type Participant, ReloadError } from '../../src/index.js';
+import { type Artifact, ConfigStore, type FileSystem, FsArtifactStore, type Participant, ReloadError } from '../../src/index.js';
 import { makeTempDir, removeTempDir } from './temp-dir.js';
 
 const RUNTIME_POOL = ['alpha', 'beta', 'gamma', 'delta'] as const;
@@ -399,9 +398,8 @@ async function check(s: fc.Scheduler, ops: readonly TimedOp[], root: string, fig
   figures.commits += committed.size - 1;
 }
 
-/** An {@link ArtifactFs} whose every call is `pause`, then Node's synchronous call. Handles are plain descriptors. */
-function scheduledSyncFs(pause: (label: string) => Promise<void>): ArtifactFs {
-  const fdOf = (handle: FileHandle): number => (handle as unknown as { fd: number }).fd;
+/** A {@link FileSystem} for the artifact store whose every call is `pause`, then Node's synchronous call. */
+function scheduledSyncFs(pause: (label: string) => Promise<void>): Partial<FileSystem> {
   const step =
     <A extends unknown[], R>(name: string, fn: (...args: A) => R) =>
     async (...args: A): Promise<R> => {
@@ -409,18 +407,20 @@ function scheduledSyncFs(pause: (label: string) => Promise<void>): ArtifactFs {
       return fn(...args);
     };
   return {
-    open: step('open', (path: string, flags: number, mode?: number) => ({ fd: fs.openSync(path, flags, mode) }) as unknown as FileHandle),
-    write: step('write', (handle: FileHandle, data: Uint8Array) => {
-      for (let offset = 0; offset < data.byteLength; ) offset += fs.writeSync(fdOf(handle), data, offset);
-    }),
-    read: step('read', (handle: FileHandle) => fs.readFileSync(fdOf(handle))),
-    fstat: step('fstat', (handle: FileHandle) => fs.fstatSync(fdOf(handle))),
-    fchmod: step('fchmod', (handle: FileHandle, mode: number) => {
-      fs.fchmodSync(fdOf(handle), mode);
+    open: step('open', (path: string, flags: number, mode?: number) => fs.openSync(path, flags, mode)),
+    write: step('write', (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => ({
+      bytesWritten: fs.writeSync(fd, buffer, offset, length, position),
+    })),
+    read: step('read', (fd: number, buffer: Uint8Array, offset: number, length: number, position: number) => ({
+      bytesRead: fs.readSync(fd, buffer, offset, length, position),
+    })),
+    fstat: step('fstat', (fd: number) => fs.fstatSync(fd)),
+    fchmod: step('fchmod', (fd: number, mode: number) => {
+      fs.fchmodSync(fd, mode);
     }),
     fsync: step('fsync', () => undefined),
-    close: step('close', (handle: FileHandle) => {
-      fs.closeSync(fdOf(handle));
+    close: step('close', (fd: number) => {
+      fs.closeSync(fd);
     }),
     link: step('link', (from: string, to: string) => {
       fs.linkSync(from, to);
@@ -430,7 +430,7 @@ function scheduledSyncFs(pause: (label: string) => Promise<void>): ArtifactFs {
     }),
     lstat: step('lstat', (path: string) => fs.lstatSync(path)),
     readdir: step('readdir', (path: string) => fs.readdirSync(path)),
-    mkdir: step('mkdir', (path: string, options: { recursive: true; mode: number }) => fs.mkdirSync(path, options)),
+    mkdir: step('mkdir', (path: string, options: { readonly recursive: true; readonly mode: number }) => fs.mkdirSync(path, options)),
     chmod: step('chmod', (path: string, mode: number) => {
       fs.chmodSync(path, mode);
     }),

@@ -3,14 +3,16 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { type ArtifactFs, checkExisting, nodeArtifactFs, writeAtomic } from '../../src/artifacts/atomic-write.js';
-import { sha256 } from '../../src/artifacts/content-name.js';
+import { artifactFileName, isArtifactName } from '../../src/artifacts/artifact-name.js';
+import { checkExisting, isTempFileName, TEMP_PREFIX, writeAtomic } from '../../src/artifacts/write-atomic.js';
 import { ArtifactError } from '../../src/errors.js';
-import { expectArtifactError } from '../helpers/artifact-store-contract.js';
+import { defaultFileSystem, type FileSystem } from '../../src/file-system.js';
+import { sha256Hex } from '../../src/internal/sha256.js';
+import { expectArtifactError } from '../helpers/artifact-errors.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 
 const CONTENT = Buffer.from('#!/bin/sh\nexec /usr/bin/runc "$@"\n');
-const DIGEST = sha256(CONTENT);
+const DIGEST = sha256Hex(CONTENT);
 const FILE = `runc-${DIGEST}`;
 
 function injected(step: string): Error {
@@ -36,10 +38,10 @@ describe('writeAtomic', () => {
     expect(await readdir(dir)).toEqual([FILE]);
   });
 
-  /** Node's fs functions, recording each call's name (`open(dir)` for the directory). */
-  function tracedFs(calls: string[]): ArtifactFs {
+  /** The default fs functions, recording each call's name (`open(dir)` for the directory). */
+  function tracedFs(calls: string[]): FileSystem {
     return Object.fromEntries(
-      Object.entries(nodeArtifactFs).map(([key, fn]) => [
+      Object.entries(defaultFileSystem).map(([key, fn]) => [
         key,
         (...args: unknown[]) => {
           const first = args[0];
@@ -47,7 +49,7 @@ describe('writeAtomic', () => {
           return (fn as (...a: unknown[]) => unknown)(...args);
         },
       ]),
-    ) as unknown as ArtifactFs;
+    ) as unknown as FileSystem;
   }
 
   it('looks for an existing file, then runs open, write, fchmod, fsync, close, link, unlink, then fsyncs the directory', async () => {
@@ -70,7 +72,7 @@ describe('writeAtomic', () => {
     const traced = tracedFs(calls);
     // The first look sees nothing, as if the file were written right after it.
     let looked = false;
-    const racing: ArtifactFs = {
+    const racing: FileSystem = {
       ...traced,
       lstat: (path) => {
         if (looked) return traced.lstat(path);
@@ -136,11 +138,11 @@ describe('writeAtomic', () => {
 
   it('applies the mode before the file becomes visible', async () => {
     let modeAtLink = -1;
-    const fs: ArtifactFs = {
-      ...nodeArtifactFs,
+    const fs: FileSystem = {
+      ...defaultFileSystem,
       link: async (from, to) => {
         modeAtLink = (await lstat(from)).mode & 0o7777;
-        await nodeArtifactFs.link(from, to);
+        await defaultFileSystem.link(from, to);
       },
     };
     await writeAtomic(dir, FILE, CONTENT, { mode: 0o700, digest: DIGEST, fs });
@@ -148,7 +150,7 @@ describe('writeAtomic', () => {
   });
 
   // Each step fails once; the cleanup's own calls succeed.
-  const steps: { step: string; key: keyof ArtifactFs; when?: (path: string) => boolean; finalExists: boolean }[] = [
+  const steps: { step: string; key: keyof FileSystem; when?: (path: string) => boolean; finalExists: boolean }[] = [
     { step: 'open the temporary file', key: 'open', when: (path) => path !== dir, finalExists: false },
     { step: 'write', key: 'write', finalExists: false },
     { step: 'fchmod', key: 'fchmod', finalExists: false },
@@ -172,9 +174,9 @@ describe('writeAtomic', () => {
   it('a failure to fsync the directory is ERR_ARTIFACT_IO and leaves the complete file', async () => {
     const error = injected('fsync dir');
     let fsyncs = 0;
-    const fs: ArtifactFs = {
-      ...nodeArtifactFs,
-      fsync: (handle) => (++fsyncs === 2 ? Promise.reject(error) : nodeArtifactFs.fsync(handle)),
+    const fs: FileSystem = {
+      ...defaultFileSystem,
+      fsync: (fd) => (++fsyncs === 2 ? Promise.reject(error) : defaultFileSystem.fsync(fd)),
     };
     const thrown = await expectArtifactError(writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs }), 'ERR_ARTIFACT_IO');
     expect(thrown.cause).toBe(error);
@@ -185,10 +187,18 @@ describe('writeAtomic', () => {
   it('a failure to read an existing file is ERR_ARTIFACT_IO and leaves it alone', async () => {
     await writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST });
     const error = injected('read');
-    const fs: ArtifactFs = { ...nodeArtifactFs, read: () => Promise.reject(error) };
+    const fs: FileSystem = { ...defaultFileSystem, read: () => Promise.reject(error) };
     const thrown = await expectArtifactError(writeAtomic(dir, FILE, CONTENT, { mode: 0o600, digest: DIGEST, fs }), 'ERR_ARTIFACT_IO');
     expect(thrown.cause).toBe(error);
     expect(await readdir(dir)).toEqual([FILE]);
+  });
+});
+
+describe('temporary file names', () => {
+  it('recognises temporary file names, which no valid artifact name can produce', () => {
+    expect(isTempFileName(`${TEMP_PREFIX}abc`)).toBe(true);
+    expect(isTempFileName(artifactFileName('tmp', DIGEST))).toBe(false);
+    expect(isArtifactName(`${TEMP_PREFIX}abc`)).toBe(false);
   });
 });
 
@@ -202,25 +212,33 @@ describe('checkExisting', () => {
   });
 
   it('reports a missing file as ERR_ARTIFACT_INTEGRITY and a directory as ERR_ARTIFACT_UNSAFE_PATH', async () => {
-    await expectArtifactError(checkExisting(nodeArtifactFs, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_INTEGRITY');
+    await expectArtifactError(checkExisting(defaultFileSystem, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_INTEGRITY');
     await mkdir(join(dir, FILE));
-    await expectArtifactError(checkExisting(nodeArtifactFs, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_UNSAFE_PATH');
+    await expectArtifactError(checkExisting(defaultFileSystem, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_UNSAFE_PATH');
+  });
+
+  it.each(['lstat', 'open'] as const)('reports a failure to %s the file, other than a missing one, as ERR_ARTIFACT_IO with the cause', async (key) => {
+    await writeFile(join(dir, FILE), CONTENT);
+    const error = injected(key);
+    const fs: FileSystem = { ...defaultFileSystem, [key]: () => Promise.reject(error) };
+    const thrown = await expectArtifactError(checkExisting(fs, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_IO');
+    expect(thrown.cause).toBe(error);
   });
 
   it('refuses a file that became a symlink between lstat and open (ERR_ARTIFACT_UNSAFE_PATH)', async () => {
     await writeFile(join(dir, FILE), CONTENT);
     const eloop = Object.assign(new Error('symlink'), { code: 'ELOOP' });
-    const fs: ArtifactFs = { ...nodeArtifactFs, open: () => Promise.reject(eloop) };
+    const fs: FileSystem = { ...defaultFileSystem, open: () => Promise.reject(eloop) };
     const error = await expectArtifactError(checkExisting(fs, join(dir, FILE), DIGEST), 'ERR_ARTIFACT_UNSAFE_PATH');
     expect(error).toBeInstanceOf(ArtifactError);
   });
 });
 
-// Node's functions, with `key` failing the first time its first argument satisfies `when`
-// (handle functions always qualify). `close` really closes first, so no descriptor leaks.
-function failOnce(key: keyof ArtifactFs, when: (path: string) => boolean, error: Error): ArtifactFs {
+// The default functions, with `key` failing the first time its first argument satisfies
+// `when` (descriptor functions always qualify). `close` really closes first, so no descriptor leaks.
+function failOnce(key: keyof FileSystem, when: (path: string) => boolean, error: Error): FileSystem {
   let armed = true;
-  const real = nodeArtifactFs[key] as (...args: unknown[]) => Promise<unknown>;
+  const real = (defaultFileSystem as unknown as Record<keyof FileSystem, (...args: unknown[]) => Promise<unknown>>)[key];
   const failing = async (...args: unknown[]): Promise<unknown> => {
     const first = args[0];
     if (armed && (typeof first !== 'string' || when(first))) {
@@ -230,5 +248,5 @@ function failOnce(key: keyof ArtifactFs, when: (path: string) => boolean, error:
     }
     return real(...args);
   };
-  return { ...nodeArtifactFs, [key]: failing };
+  return { ...defaultFileSystem, [key]: failing };
 }

@@ -1,5 +1,6 @@
 /**
- * Leases, roots and garbage collection: one algorithm shared by every artifact store.
+ * Leases, roots and garbage collection: the part of the {@link ArtifactStore} engine that
+ * wins the race between puts and deletions, whatever the backend.
  *
  * The race this file exists to win: a collection decides to delete X; before the
  * deletion completes, a `put` of the same content would find X, reuse it, and hand the
@@ -15,13 +16,14 @@
  */
 import { ArtifactError } from '../errors.js';
 import { log } from '../internal/debug.js';
+// Types only: the engine imports this file's code, this file only its vocabulary.
 import type { Artifact, ArtifactLease, CollectOptions, ExternalRoot, GcEntry, GcReport, GcRoot } from './artifact-store.js';
 
-/** What a store lets the collector do with its files. */
+/** What the engine lets the collector do with its artifacts. */
 export interface CollectorBackend {
   /** Every artifact stored. */
   list(): Promise<readonly Artifact[]>;
-  /** Removes one artifact; a missing file is not an error. */
+  /** Removes one artifact; a missing one is not an error. */
   remove(artifact: Artifact): Promise<void>;
 }
 
@@ -45,6 +47,7 @@ export class ArtifactCollector {
   /** The last collection queued; collections run one at a time. */
   #queue: Promise<unknown> = Promise.resolve();
 
+  /** A collector over `backend`, rooting the paths in `keep` for its whole life. */
   constructor(backend: CollectorBackend, keep: Iterable<string> = []) {
     this.#backend = backend;
     this.#keep = new Set(keep);

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
+import { ArtifactCollector, type CollectorBackend } from '../../src/artifacts/artifact-collector.js';
 import type { Artifact, ExternalRoot } from '../../src/artifacts/artifact-store.js';
-import { ArtifactCollector, type CollectorBackend } from '../../src/artifacts/gc.js';
-import { expectArtifactError } from '../helpers/artifact-store-contract.js';
+import { expectArtifactError } from '../helpers/artifact-errors.js';
 
 function artifact(name: string): Artifact {
   return { name, digest: name.padEnd(64, '0'), path: `test:${name}`, size: 1 };
