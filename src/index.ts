@@ -93,6 +93,8 @@ export type {
   WatchErrorContext,
   WatchErrorPhase,
 } from './sources/watch-config-file.js';
+export { reloadOnFileChange } from './sources/reload-on-file-change.js';
+export type { ReloadOnFileChangeOptions } from './sources/reload-on-file-change.js';
 export { reloadOnSignal } from './sources/reload-on-signal.js';
 export type { ReloadOnSignalOptions, StopReloadOnSignal } from './sources/reload-on-signal.js';
 export type { ReloadRequester } from './sources/reload-requester.js';

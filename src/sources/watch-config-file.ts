@@ -68,7 +68,12 @@ export type ConfigChangeHandler<T> = (change: ConfigChange<T>) => unknown;
  * SHA-256 of the bytes, never by event type or mtime: rewriting identical bytes does not
  * fire. A file that is missing, empty or invalid is re-read after the quiet period and
  * reported to `onError` only if it stays so, once per distinct content; it never reaches
- * `onChange`. Errors thrown by `onChange` (or its rejected promise) go to `onError`.
+ * `onChange`. Once a failure was reported, the next good content reaches `onChange`
+ * even if it is the content last delivered, so the consumer learns the file recovered.
+ * Errors thrown by `onChange` (or its rejected promise) go to `onError`.
+ *
+ * To reload a `ConfigStore`, use `reloadOnFileChange`: it also turns a broken file into
+ * a rejected reload in the store's status.
  *
  * @throws {ConfigFileError} `ERR_FILE_NOT_FOUND`, `ERR_FILE_ACCESS`: the directory
  *   cannot be watched. The file itself may be missing at start.
@@ -78,8 +83,8 @@ export type ConfigChangeHandler<T> = (change: ConfigChange<T>) => unknown;
  *   `read.maxDepth`.
  * @example
  * ```ts
- * const watcher = watchConfigFile('/etc/mydaemon/config.json', ({ config }) => store.requestReload(() => config), {
- *   onError: (error) => logger.warn({ error }, 'config file not reloaded'),
+ * const watcher = watchConfigFile('/etc/mydaemon/limits.json', ({ config, digest }) => rateLimiter.configure(config, digest), {
+ *   onError: (error) => logger.warn({ error }, 'limits file not applied'),
  * });
  * // on shutdown:
  * await watcher.close();
@@ -99,6 +104,7 @@ export class ConfigWatcher<T = Record<string, unknown>> {
   readonly #path: string;
   readonly #absolute: string;
   readonly #onChange: ConfigChangeHandler<T>;
+  readonly #onClosed: (() => void) | undefined;
   readonly #onError: ((error: unknown, context: WatchErrorContext) => void) | undefined;
   readonly #parse: (bytes: Uint8Array, path: string) => T | Promise<T>;
   readonly #read: Omit<ReadConfigFileOptions, 'signal'>;
@@ -143,8 +149,12 @@ export class ConfigWatcher<T = Record<string, unknown>> {
   #targetWatcher: FSWatcher | undefined;
   #targetDir: string | undefined;
 
-  /** @internal Use {@link watchConfigFile}. */
-  constructor(path: string, onChange: ConfigChangeHandler<T>, options: WatchConfigFileOptions<T>) {
+  /**
+   * @internal Use {@link watchConfigFile}.
+   * @param onClosed - Runs once, at the first close(), however it is closed: a trigger
+   *   unregisters itself from its store there.
+   */
+  constructor(path: string, onChange: ConfigChangeHandler<T>, options: WatchConfigFileOptions<T>, onClosed?: () => void) {
     checkNonEmptyString('path', path);
     checkFunction('onChange', onChange);
     checkOptionalFunction('onError', options.onError);
@@ -152,6 +162,7 @@ export class ConfigWatcher<T = Record<string, unknown>> {
     this.#path = path;
     this.#absolute = resolve(path);
     this.#onChange = onChange;
+    this.#onClosed = onClosed;
     this.#onError = options.onError;
     this.#read = options.read ?? {};
     checkReadLimits(this.#read, 'read.');
@@ -215,6 +226,11 @@ export class ConfigWatcher<T = Record<string, unknown>> {
       this.#targetWatcher = undefined;
       this.#abort.abort();
       log.sources('stopped watching %s', this.#path);
+      try {
+        this.#onClosed?.();
+      } catch (error) {
+        log.sources('a clean-up after closing the watcher of %s failed: %O', this.#path, error);
+      }
     }
     return (this.#reading ?? Promise.resolve()).then(
       () => undefined,
@@ -286,8 +302,11 @@ export class ConfigWatcher<T = Record<string, unknown>> {
       return;
     }
     this.#attempts = 0;
+    // After a reported failure, good content is news even when it is the content last
+    // delivered: the consumer (a store's status) learns that the file recovered.
+    const recovered = this.#reportedFailure !== undefined;
     this.#reportedFailure = undefined;
-    if (result.digest === this.#digest) return;
+    if (result.digest === this.#digest && !recovered) return;
     this.#digest = result.digest;
     if (isBaseline && !this.#emitInitial) {
       log.sources('watching %s (baseline %s)', this.#path, result.digest);
@@ -309,8 +328,9 @@ export class ConfigWatcher<T = Record<string, unknown>> {
       return { ok: false, error, failureKey: `read:${errnoCode(error) ?? 'unknown'}` };
     }
     const digest = sha256Hex(bytes);
-    // Same bytes as the live content: nothing to parse, nothing to deliver.
-    if (digest === this.#digest) return { ok: true, digest, config: undefined };
+    // Same bytes as the live content: nothing to parse, nothing to deliver (unless they
+    // end a reported failure, see #check).
+    if (digest === this.#digest && this.#reportedFailure === undefined) return { ok: true, digest, config: undefined };
     try {
       return { ok: true, digest, config: await this.#parse(bytes, this.#path) };
     } catch (error) {

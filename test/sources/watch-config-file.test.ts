@@ -261,6 +261,30 @@ describe('watchConfigFile: failures', () => {
     expect(recorder.errors).toHaveLength(2);
   });
 
+  it('delivers the last good content again once a reported failure ends, so the consumer learns the file recovered', async () => {
+    await fs.writeFile(path, json({ v: 1 }));
+    const { recorder } = await start(path, { retries: 0 });
+    await fs.writeFile(path, '{');
+    await recorder.errorCount(1);
+    await atomicWrite(path, json({ v: 1 }));
+    await recorder.changeCount(1);
+    expect(recorder.changes[0]).toEqual({ config: { v: 1 }, digest: sha256(json({ v: 1 })), path });
+  });
+
+  it('does not deliver the last good content again when a failure ended before it was reported', async () => {
+    await fs.writeFile(path, json({ v: 1 }));
+    const { recorder, seam } = await start(path, { retries: 1000 });
+    await fs.truncate(path, 0);
+    await eventually(() => seam.sizes.includes(0), 'a read of the empty file');
+    const opens = seam.opens;
+    await fs.writeFile(path, json({ v: 1 }));
+    await eventually(() => seam.opens > opens, 'a read of the restored file');
+    await fs.writeFile(path, json({ v: 2 }));
+    await recorder.changeCount(1);
+    expect(recorder.configs).toEqual([{ v: 2 }]);
+    expect(recorder.errors).toEqual([]);
+  });
+
   it('reports a file missing at start once, then fires when it appears', async () => {
     const { watcher, recorder } = await start(path, { retries: 1 });
     await recorder.errorCount(1);

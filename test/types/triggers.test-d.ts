@@ -1,6 +1,6 @@
 import { describe, expectTypeOf, it } from 'vitest';
-import type { ConfigStore, ReloadRequester, ReloadResult } from '../../src/index.js';
-import { reloadOnSignal } from '../../src/index.js';
+import type { ConfigStore, ConfigWatcher, ReloadRequester, ReloadResult } from '../../src/index.js';
+import { reloadOnFileChange, reloadOnSignal } from '../../src/index.js';
 
 interface Cfg {
   readonly port: number;
@@ -40,5 +40,17 @@ describe('triggers and the stores they reload', () => {
         await Promise.resolve(result.status);
       },
     });
+  });
+
+  it("gives reloadOnFileChange's onOutcome the store's result, and returns the watcher of the parsed type", () => {
+    const watcher = reloadOnFileChange(store, '/etc/app/config.json', {
+      onOutcome: (result, path) => {
+        expectTypeOf(result).toEqualTypeOf<ReloadResult<Cfg, Derived>>();
+        expectTypeOf(path).toEqualTypeOf<string>();
+      },
+    });
+    expectTypeOf(watcher).toEqualTypeOf<ConfigWatcher>();
+    const numbers = reloadOnFileChange(store, '/etc/app/port', { parse: (bytes) => bytes.length });
+    expectTypeOf(numbers).toEqualTypeOf<ConfigWatcher<number>>();
   });
 });
