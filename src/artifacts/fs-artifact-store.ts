@@ -41,8 +41,8 @@ export class FsArtifactStore extends ArtifactStore {
   /** The absolute path of the directory. */
   readonly dir: string;
 
-  private constructor(backend: FsArtifactBackend, keep: readonly (string | Artifact)[]) {
-    super(backend, { keep });
+  private constructor(backend: FsArtifactBackend, keep: FsArtifactStoreOptions['keep']) {
+    super(backend, keep === undefined ? {} : { keep });
     this.dir = backend.dir;
   }
 
@@ -67,10 +67,8 @@ export class FsArtifactStore extends ArtifactStore {
    */
   static async open(dir: string, options: FsArtifactStoreOptions = {}): Promise<FsArtifactStore> {
     const backend = new FsArtifactBackend(resolve(dir), resolveFileSystem(options.fs));
-    // Relative paths are the working directory's, as everywhere else in Node.
-    const keep = [...(options.keep ?? [])].map((entry) => (typeof entry === 'string' && entry.includes('/') ? resolve(entry) : entry));
-    // The keep-list is checked before anything touches the disk.
-    const store = new FsArtifactStore(backend, keep);
+    // The engine checks the keep-list, before anything touches the disk.
+    const store = new FsArtifactStore(backend, fromWorkingDirectory(options.keep));
     await backend.open(options.mode ?? 0o700);
     if (options.removeUnkept === true) {
       const report = await store.collect();
@@ -78,4 +76,13 @@ export class FsArtifactStore extends ArtifactStore {
     }
     return store;
   }
+}
+
+/** The keep-list with relative paths taken from the working directory, as everywhere else in Node. */
+function fromWorkingDirectory(keep: FsArtifactStoreOptions['keep']): FsArtifactStoreOptions['keep'] {
+  // Not an iterable at all (null too, whatever the type says): left for the engine to refuse as a bad argument.
+  const given: unknown = keep;
+  if (typeof given !== 'object' || given === null || !(Symbol.iterator in given)) return keep;
+  // As typed, or not: an entry of another type is the engine's to refuse, unchanged.
+  return [...(given as Iterable<string | Artifact>)].map((entry) => (typeof entry === 'string' && entry.includes('/') ? resolve(entry) : entry));
 }

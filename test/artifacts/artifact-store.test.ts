@@ -387,7 +387,7 @@ describe('ArtifactStore', () => {
 
     it('refuses a keep-list, or an entry, that is not even a string or an artifact (ERR_ARGUMENT)', () => {
       const backend = new MemoryArtifactBackend();
-      for (const keep of [[42], [null], [{ name: 'x' }], 'a-file-name', 7]) {
+      for (const keep of [[42], [null], [{ name: 'x' }], 'a-file-name', 7, null]) {
         expectArgumentError(thrownBy(() => new ArtifactStore(backend, { keep: keep as unknown as string[] })), 'keep');
       }
     });

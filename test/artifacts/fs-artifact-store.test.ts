@@ -162,8 +162,11 @@ describe('FsArtifactStore', () => {
       await expect(stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
     });
 
-    it('refuses a keep-list entry that is not even a string or an artifact (ERR_ARGUMENT)', async () => {
+    it('refuses a keep-list, or an entry, that is not even a string or an artifact (ERR_ARGUMENT), before touching the disk', async () => {
       expectArgumentError(await rejection(FsArtifactStore.open(dir, { keep: [42 as unknown as string] })), 'keep');
+      expectArgumentError(await rejection(FsArtifactStore.open(dir, { keep: 7 as unknown as string[] })), 'keep');
+      expectArgumentError(await rejection(FsArtifactStore.open(dir, { keep: null as unknown as string[] })), 'keep');
+      await expect(stat(dir)).rejects.toMatchObject({ code: 'ENOENT' });
     });
   });
 
