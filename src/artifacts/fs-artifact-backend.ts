@@ -17,6 +17,7 @@ import { checkExisting, isTempFileName, writeAtomic } from './write-atomic.js';
 export class FsArtifactBackend implements ArtifactBackend {
   /** The absolute path of the directory; every file this backend touches is directly in it. */
   readonly dir: string;
+  /** Every file system call goes through it: the one seam faults are injected at. */
   readonly #fs: FileSystem;
 
   /** A backend for the absolute directory `dir`, through `fs`. Touches nothing. */
