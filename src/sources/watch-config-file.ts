@@ -2,14 +2,14 @@
  * Watching a config file: survives atomic saves, delete-and-recreate and Kubernetes
  * ConfigMap symlink swaps; decides by content hash; never reports a half-written file.
  */
-import { watch, type FSWatcher } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { resolveFileSystem, type FileStats, type FileSystem } from '../file-system.js';
+import { resolve } from 'node:path';
+import { resolveFileSystem, type FileSystem } from '../file-system.js';
 import { log } from '../internal/debug.js';
 import { errnoCode } from '../internal/errno.js';
 import { sha256Hex } from '../internal/sha256.js';
 import { checkFunction, checkInteger, checkMilliseconds, checkNonEmptyString, checkOptionalFunction } from './argument-checks.js';
-import { checkReadLimits, fileError, parseConfigBytes, readConfigBytes, type ReadConfigFileOptions } from './read-config-file.js';
+import { PathWatch } from './path-watch.js';
+import { checkReadLimits, parseConfigBytes, readConfigBytes, type ReadConfigFileOptions } from './read-config-file.js';
 
 /** What {@link watchConfigFile} passes to `onChange`. */
 export interface ConfigChange<T> {
@@ -114,7 +114,6 @@ export class ConfigWatcher<T = Record<string, unknown>> {
   readonly #maxWaitMs: number;
   readonly #retries: number;
   readonly #emitInitial: boolean;
-  readonly #persistent: boolean;
   /** Aborted by close(); cancels the read in flight. */
   readonly #abort = new AbortController();
   readonly #ready: Promise<void>;
@@ -141,13 +140,8 @@ export class ConfigWatcher<T = Record<string, unknown>> {
   /** Until the first check ends, a success is the baseline, not a change. */
   #isBaseline = true;
   #poll: NodeJS.Timeout | undefined;
-  /** Watches the directory that holds the path. */
-  #dirWatcher: FSWatcher | undefined;
-  /** dev:ino of the directory #dirWatcher watches, to notice it was replaced. */
-  #dirIdentity: string | undefined;
-  /** Watches the directory of the resolved target when the path is a symlink elsewhere. */
-  #targetWatcher: FSWatcher | undefined;
-  #targetDir: string | undefined;
+  /** The OS watches: the path's directory, and its symlink target's. */
+  readonly #watch: PathWatch;
 
   /**
    * @internal Use {@link watchConfigFile}.
@@ -181,10 +175,18 @@ export class ConfigWatcher<T = Record<string, unknown>> {
     this.#maxWaitMs = maxWaitMs;
     this.#retries = retries;
     this.#emitInitial = options.emitInitial ?? false;
-    this.#persistent = options.persistent ?? true;
 
     // Watch before the baseline read, so a change right after it raises an event.
-    this.#dirWatcher = this.#watchDir(dirname(this.#absolute), true);
+    this.#watch = new PathWatch(this.#absolute, {
+      fs: this.#fs,
+      persistent: options.persistent ?? true,
+      onEvent: () => {
+        this.#schedule();
+      },
+      onError: (error) => {
+        this.#report(error, 'watch');
+      },
+    });
     if (pollMs > 0) this.#poll = setInterval(() => { this.#schedule(); }, pollMs).unref();
     this.#running = this.#runChecks();
     this.#ready = this.#running;
@@ -220,10 +222,7 @@ export class ConfigWatcher<T = Record<string, unknown>> {
       this.#closed = true;
       clearTimeout(this.#timer);
       clearInterval(this.#poll);
-      this.#dirWatcher?.close();
-      this.#targetWatcher?.close();
-      this.#dirWatcher = undefined;
-      this.#targetWatcher = undefined;
+      this.#watch.close();
       this.#abort.abort();
       log.sources('stopped watching %s', this.#path);
       try {
@@ -294,7 +293,7 @@ export class ConfigWatcher<T = Record<string, unknown>> {
     const isBaseline = this.#isBaseline;
     this.#isBaseline = false;
     if (this.#isClosed()) return;
-    await this.#ensureWatchers();
+    await this.#watch.refresh();
     if (this.#isClosed()) return;
 
     if (!result.ok) {
@@ -365,89 +364,8 @@ export class ConfigWatcher<T = Record<string, unknown>> {
       log.sources('onError threw: %O', thrown);
     }
   }
-
-  /**
-   * Re-watches the directory if it was replaced, and follows the path's resolved target
-   * to its own directory, so edits in place behind a symlink are seen too.
-   */
-  async #ensureWatchers(): Promise<void> {
-    const dir = dirname(this.#absolute);
-    const [dirStats, target] = await Promise.all([
-      this.#fs.stat(dir).catch(() => undefined),
-      this.#fs.realpath(this.#absolute).catch(() => undefined),
-      // Missing: keep what we have; the poll and the next event try again.
-    ]);
-    const realDir = await this.#fs.realpath(dir).catch(() => dir);
-    if (this.#closed) return;
-
-    if (dirStats !== undefined) {
-      const identity = identityOf(dirStats);
-      if (this.#dirWatcher !== undefined && this.#dirIdentity === undefined) {
-        // The watch made at construction: this is the directory it watches.
-        this.#dirIdentity = identity;
-      } else if (this.#dirWatcher === undefined || identity !== this.#dirIdentity) {
-        this.#dirWatcher?.close();
-        this.#dirWatcher = this.#watchDir(dir, false);
-        this.#dirIdentity = this.#dirWatcher === undefined ? undefined : identity;
-        log.sources('directory %s replaced; watching the new one', dir);
-        // A change between our read and the new watch raised no event.
-        this.#schedule();
-      }
-    }
-    if (target === undefined) return;
-    const targetDir = dirname(target);
-    if (targetDir === this.#targetDir) return;
-    this.#targetWatcher?.close();
-    this.#targetWatcher = undefined;
-    this.#targetDir = undefined;
-    if (targetDir === realDir) return;
-    this.#targetWatcher = this.#watchDir(targetDir, false);
-    this.#targetDir = this.#targetWatcher === undefined ? undefined : targetDir;
-    log.sources('%s resolves to %s; watching %s too', this.#path, target, targetDir);
-  }
-
-  /** fs.watch on a directory; every event there schedules a read. */
-  #watchDir(dir: string, mustSucceed: boolean): FSWatcher | undefined {
-    let watcher: FSWatcher;
-    try {
-      watcher = watch(dir, { persistent: this.#persistent }, () => {
-        this.#schedule();
-      });
-    } catch (error) {
-      if (mustSucceed) throw fileError(dir, error);
-      log.sources('cannot watch %s: %O', dir, error);
-      return undefined;
-    }
-    watcher.on('error', (error) => {
-      // Typically the directory went away (a ConfigMap's old timestamped directory).
-      // The next check re-resolves and re-watches.
-      watcher.close();
-      if (watcher === this.#dirWatcher) {
-        this.#dirWatcher = undefined;
-        this.#dirIdentity = undefined;
-        this.#report(error, 'watch');
-      }
-      if (watcher === this.#targetWatcher) {
-        this.#targetWatcher = undefined;
-        this.#targetDir = undefined;
-      }
-      this.#schedule();
-    });
-    return watcher;
-  }
 }
 
 type CheckResult =
   | { readonly ok: true; readonly digest: string; readonly config: unknown }
   | { readonly ok: false; readonly error: unknown; readonly failureKey: string };
-
-/**
- * `dev:ino` of a directory, to notice it was replaced. The seam's {@link FileStats}
- * does not promise these two fields; `fs.Stats`, the default, has them. Without them a
- * replaced directory is found by the poll alone.
- */
-function identityOf(stats: FileStats): string | undefined {
-  // A widening to optional fields, checked at run time: a seam may leave them out.
-  const { dev, ino } = stats as FileStats & { readonly dev?: unknown; readonly ino?: unknown };
-  return typeof dev === 'number' && typeof ino === 'number' ? `${dev}:${ino}` : undefined;
-}
