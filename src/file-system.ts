@@ -41,9 +41,27 @@ export interface FileSystem {
   /** Stats an open descriptor. */
   fstat(fd: number): Promise<FileStats>;
   /** Reads up to `length` bytes at `position` into `buffer` at `offset`, as `fs.read`; `bytesRead` is 0 at the end. */
-  read(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ readonly bytesRead: number }>;
+  read(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{
+    /** How many bytes were read; 0 at the end of the file. */
+    readonly bytesRead: number;
+  }>;
   /** Writes up to `length` bytes of `buffer` from `offset` at `position`, as `fs.write`. */
-  write(fd: number, buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ readonly bytesWritten: number }>;
+  write(
+    fd: number,
+    buffer: Uint8Array,
+    offset: number,
+    length: number,
+    position: number,
+  ): Promise<{
+    /** How many bytes were written (a short write is followed by another call). */
+    readonly bytesWritten: number;
+  }>;
   /** Sets an open file's mode. */
   fchmod(fd: number, mode: number): Promise<void>;
   /** Flushes an open file (or directory) to stable storage. */

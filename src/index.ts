@@ -59,6 +59,7 @@ export type {
   ChangeEvent,
 } from './transaction/reload-result.js';
 export type { Participant, Prepared, PrepareContext, ArtifactWriter, DerivedOf } from './transaction/participant.js';
+export { defaultFileSystem } from './file-system.js';
 export type { FileSystem, FileStats } from './file-system.js';
 
 // -- artifacts --
