@@ -20,6 +20,8 @@ export interface PathWatchOptions {
   readonly onEvent: () => void;
   /** The watch of the path's own directory failed (it is re-made by the next {@link PathWatch.refresh}). */
   readonly onError: (error: unknown) => void;
+  /** Makes an OS watch. Default `fs.watch`; tests pass one whose watches fail. */
+  readonly watch?: (dir: string, options: { readonly persistent: boolean }, listener: () => void) => FSWatcher;
 }
 
 /** Watches the directories a path depends on; {@link refresh} follows them as they change. */
@@ -104,10 +106,10 @@ export class PathWatch {
 
   /** fs.watch on a directory; every event there is passed on. */
   #watchDir(dir: string, mustSucceed: boolean): FSWatcher | undefined {
-    const { onEvent, onError, persistent } = this.#options;
+    const { onEvent, onError, persistent, watch: watchDir = watch } = this.#options;
     let watcher: FSWatcher;
     try {
-      watcher = watch(dir, { persistent }, onEvent);
+      watcher = watchDir(dir, { persistent }, onEvent);
     } catch (error) {
       if (mustSucceed) throw fileError(dir, error);
       log.sources('cannot watch %s: %O', dir, error);

@@ -1,9 +1,11 @@
+import { EventEmitter } from 'node:events';
+import { watch as fsWatch, type FSWatcher } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { defaultFileSystem, type FileStats } from '../../src/file-system.js';
-import { PathWatch } from '../../src/sources/path-watch.js';
+import { PathWatch, type PathWatchOptions } from '../../src/sources/path-watch.js';
 import { eventually } from '../helpers/watch-recorder.js';
 
 let dir: string;
@@ -20,7 +22,11 @@ afterEach(async () => {
 });
 
 /** A PathWatch on `path` that counts events and records errors. */
-function start(path: string, fs = defaultFileSystem): { watch: PathWatch; events: () => number; errors: unknown[] } {
+function start(
+  path: string,
+  fs = defaultFileSystem,
+  osWatch?: PathWatchOptions['watch'],
+): { watch: PathWatch; events: () => number; errors: unknown[] } {
   let events = 0;
   const errors: unknown[] = [];
   const watch = new PathWatch(path, {
@@ -30,6 +36,7 @@ function start(path: string, fs = defaultFileSystem): { watch: PathWatch; events
       events++;
     },
     onError: (error) => errors.push(error),
+    ...(osWatch === undefined ? {} : { watch: osWatch }),
   });
   watches.push(watch);
   return { watch, events: () => events, errors };
@@ -110,5 +117,72 @@ describe('PathWatch', () => {
 
   it('throws ERR_FILE_NOT_FOUND when the directory of the path does not exist', () => {
     expect(() => start(join(dir, 'missing', 'config.json'))).toThrow(expect.objectContaining({ code: 'ERR_FILE_NOT_FOUND' }));
+  });
+
+  describe('when an OS watch fails', () => {
+    /** OS watches that the test can fail: each is recorded with its directory. */
+    function failingWatches(refuse: (dir: string) => boolean = () => false) {
+      const made: { dir: string; watcher: FSWatcher }[] = [];
+      const watch = (dir: string, options: { readonly persistent: boolean }, listener: () => void): FSWatcher => {
+        if (refuse(dir)) throw Object.assign(new Error(`ENOSPC: no inotify watches left for ${dir}`), { code: 'ENOSPC' });
+        // A real watch underneath, so the test leaves nothing open once it is closed.
+        const real = fsWatch(dir, options, listener);
+        // Only what PathWatch uses of an FSWatcher: `on('error')` and `close()`.
+        const watcher = Object.assign(new EventEmitter(), {
+          close: () => {
+            real.close();
+          },
+        }) as unknown as FSWatcher;
+        made.push({ dir, watcher });
+        return watcher;
+      };
+      return { made, watch };
+    }
+
+    it("reports a failed watch of the path's directory once, asks for a read, and watches again on refresh", async () => {
+      const os = failingWatches();
+      const { watch, events, errors } = start(join(dir, 'config.json'), defaultFileSystem, os.watch);
+      expect(os.made.map((m) => m.dir)).toEqual([dir]);
+      const failure = new Error('EPERM: watch ended');
+      os.made[0]?.watcher.emit('error', failure);
+      expect(errors).toEqual([failure]);
+      expect(events()).toBe(1);
+      await watch.refresh();
+      expect(os.made.map((m) => m.dir)).toEqual([dir, dir]);
+      expect(errors).toHaveLength(1);
+    });
+
+    it("treats a failed watch of the symlink target's directory as no error, and follows it again on refresh", async () => {
+      const elsewhere = join(dir, 'elsewhere');
+      await fs.mkdir(elsewhere);
+      await fs.writeFile(join(elsewhere, 'real.json'), '{}');
+      await fs.symlink(join(elsewhere, 'real.json'), join(dir, 'config.json'));
+      const os = failingWatches();
+      const { watch, events, errors } = start(join(dir, 'config.json'), defaultFileSystem, os.watch);
+      await watch.refresh();
+      const target = os.made.find((m) => m.dir === elsewhere);
+      expect(target).toBeDefined();
+      target?.watcher.emit('error', new Error('the directory went away'));
+      expect(errors).toEqual([]);
+      expect(events()).toBe(1);
+      await watch.refresh();
+      expect(os.made.filter((m) => m.dir === elsewhere)).toHaveLength(2);
+    });
+
+    it('carries on without the symlink target watch when the OS refuses it, and tries again on the next refresh', async () => {
+      const elsewhere = join(dir, 'elsewhere');
+      await fs.mkdir(elsewhere);
+      await fs.writeFile(join(elsewhere, 'real.json'), '{}');
+      await fs.symlink(join(elsewhere, 'real.json'), join(dir, 'config.json'));
+      let refusing = true;
+      const os = failingWatches((d) => refusing && d === elsewhere);
+      const { watch, errors } = start(join(dir, 'config.json'), defaultFileSystem, os.watch);
+      await watch.refresh();
+      expect(os.made.map((m) => m.dir)).toEqual([dir]);
+      refusing = false;
+      await watch.refresh();
+      expect(os.made.map((m) => m.dir)).toEqual([dir, elsewhere]);
+      expect(errors).toEqual([]);
+    });
   });
 });
