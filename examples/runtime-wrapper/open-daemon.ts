@@ -44,13 +44,20 @@ function createStore(initial: unknown, artifacts: FsArtifactStore, options: Runt
  * gone while the daemon was down). Leases rather than the store's keep-list, so that a
  * restored container's wrapper goes as soon as that container stops.
  * @throws {ReloadError} when the initial config is rejected (nothing is removed then)
+ * @throws {ContainerError} `ERR_STATE_FILE` when the container list is damaged (the store is closed again)
  */
 export async function openDaemon(options: OpenDaemonOptions): Promise<OpenedDaemon> {
   const artifacts = await FsArtifactStore.open(join(options.stateDir, 'wrappers'), options.fs === undefined ? {} : { fs: options.fs });
   const store = await createStore(options.initial, artifacts, options.builtins === undefined ? {} : { builtins: options.builtins });
   const engine = new ContainerEngine(store, artifacts, { stateFile: join(options.stateDir, 'containers.json') });
-  const restored = await engine.restore();
-  const report = await store.collectGarbage();
+  let restored, report;
+  try {
+    restored = await engine.restore();
+    report = await store.collectGarbage();
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
   log('opened %s: generation %d, %d containers restored, %d leftover wrappers removed', options.stateDir, store.load().generation, restored.length, report.removed.length);
   return { store, artifacts, engine };
 }

@@ -1,9 +1,13 @@
-// `daemon.js serve`: the runtime-wrapper daemon. Reloads on SIGHUP and (unless told
-// not to) when the config file changes; answers the control API on 127.0.0.1 only.
+// `daemon.js serve`: the runtime-wrapper daemon. Reloads on SIGHUP, when the config file
+// changes (unless told not to) and on POST /reload; answers the control API on
+// 127.0.0.1 only; shuts down on SIGINT or SIGTERM.
+import type { Server, ServerResponse } from 'node:http';
+
 import createDebug from 'debug';
-import { readConfigFile, reloadOnSignal, watchConfigFile } from 'txconfig';
+import { readConfigFile, reloadOnFileChange, reloadOnSignal, type ReloadResult } from 'txconfig';
 
 import { createControlServer, describeResult } from './control-api.js';
+import { errorLine } from './error-line.js';
 import { openDaemon } from './open-daemon.js';
 
 const log = createDebug('runtime-wrapper:daemon');
@@ -23,92 +27,163 @@ export interface ServeOptions {
 /** How long shutdown waits for requests in flight before closing their connections. */
 const SHUTDOWN_GRACE_MS = 5_000;
 
-/** Runs the daemon until SIGINT or SIGTERM; resolves when it has shut down cleanly. */
+/**
+ * Runs the daemon until SIGINT or SIGTERM; resolves when it has shut down cleanly.
+ * Rejects, once everything it opened is closed again, when it cannot start: a config
+ * file missing or invalid, a state directory it cannot use, a port already taken.
+ */
 export async function serve(options: ServeOptions): Promise<void> {
-  // From the first moment on, SIGHUP must not take its default action (exit). One that
-  // arrives before the store exists is remembered and honoured once it does.
-  const startUp = { done: false, hupReceived: false };
-  const earlyHup = (): void => {
-    if (!startUp.done) startUp.hupReceived = true;
-  };
-  process.on('SIGHUP', earlyHup);
-  const stopping = new Promise<NodeJS.Signals>((stop) => {
-    const onSignal = (signal: NodeJS.Signals): void => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      stop(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const signals = trapSignals();
+  // What is open, closed in reverse order on the way out, however serve() ends: a start
+  // that fails half-way must not leave a watcher or a signal handler keeping it alive.
+  const opened: (() => void | Promise<void>)[] = [signals.release];
+  try {
+    await run(options, signals, opened);
+  } finally {
+    for (const close of opened.reverse()) {
+      try {
+        await close();
+      } catch (error) {
+        // Keep closing the rest; the error that ended serve() (if any) is the one to report.
+        log('error while shutting down: %O', error);
+      }
+    }
+  }
+}
 
+async function run(options: ServeOptions, signals: TrappedSignals, opened: (() => void | Promise<void>)[]): Promise<void> {
   const loadConfig = (): Promise<Record<string, unknown>> => readConfigFile(options.configPath);
   const { store, artifacts, engine } = await openDaemon({
     stateDir: options.stateDir,
     initial: await loadConfig(),
     builtins: { runc: options.runc },
   });
+  // Closing the store stops its triggers (signal, file watch) and waits for a running reload.
+  opened.push(() => store.close());
 
   // Wrappers of runtimes a reload dropped or changed go as soon as no container holds them.
-  const unsubscribe = store.subscribe(async ({ snapshot }) => {
-    const report = await store.collectGarbage();
-    log('generation %d live; collected %d wrapper(s)', snapshot.generation, report.removed.length);
-  });
-  const reload = () => store.requestReload(loadConfig);
-  const stopSignal = reloadOnSignal(store, loadConfig, {
-    onOutcome: (result) => {
-      log('reload on SIGHUP: %o', describeResult(result));
-    },
-  });
-  const watcher = options.watch
-    ? watchConfigFile(
-        options.configPath,
-        async ({ config, digest }) => {
-          // The watcher hands over the config parsed from exactly the bytes it hashed.
-          const result = await store.requestReload(() => config);
-          log('reload on file change (%s): %o', digest.slice(0, 12), describeResult(result));
-        },
-        {
-          // The first read goes through requestReload too (unchanged if the file is as
-          // it was read at start): a change made while the daemon was starting up is
-          // applied, not taken as the baseline and lost.
-          emitInitial: true,
-          onError: (error, { phase }) => {
-            log('config file not reloaded (%s): %O', phase, error);
-          },
-        },
-      )
-    : null;
-  await watcher?.ready;
-  startUp.done = true;
-  if (startUp.hupReceived) {
-    log('SIGHUP received during start-up: reloading');
-    void store.requestReload(loadConfig);
+  opened.push(
+    store.subscribe(async ({ snapshot }) => {
+      const report = await store.collectGarbage();
+      log('generation %d live; collected %d wrapper(s)', snapshot.generation, report.removed.length);
+    }),
+  );
+  reloadOnSignal(store, loadConfig, { onOutcome: reportReload('SIGHUP') });
+  if (options.watch) {
+    const watcher = reloadOnFileChange(store, options.configPath, {
+      // The first read goes through a reload too (unchanged if the file is as it was read
+      // at start): a change made while the daemon was starting up is applied, not taken as
+      // the baseline and lost.
+      emitInitial: true,
+      onOutcome: reportReload('file change'),
+      onError: (error, { phase }) => {
+        // A failed read is a rejected reload, reported above; a failed OS watch is not.
+        if (phase === 'watch') console.error(`config file no longer watched: ${errorLine(error)}`);
+      },
+    });
+    await watcher.ready;
   }
+  signals.started(() => {
+    log('SIGHUP received during start-up: reloading');
+    void store.requestReload(loadConfig).then(reportReload('SIGHUP'));
+  });
 
   const server = createControlServer({
     store,
     engine,
-    reload,
+    reload: async () => {
+      const result = await store.requestReload(loadConfig);
+      reportReload('POST /reload')(result);
+      return result;
+    },
     countArtifacts: async () => (await artifacts.list()).length,
   });
-  await new Promise<void>((listening, failed) => {
-    server.once('error', failed);
-    server.listen(options.port, '127.0.0.1', () => {
-      server.off('error', failed);
-      listening();
-    });
-  });
+  const answering = trackAnswers(server);
+  await listen(server, options.port);
+  // Closed first on the way out: requests in flight may still reload or start containers.
+  opened.push(() => closeGracefully(server, answering, SHUTDOWN_GRACE_MS));
   const address = server.address();
   if (typeof address !== 'object' || address === null) throw new Error(`unexpected server address ${String(address)}`);
   console.log(`listening on http://${address.address}:${address.port}`);
 
-  const signal = await stopping;
-  log('%s: shutting down', signal);
-  stopSignal();
-  unsubscribe();
-  await watcher?.close();
-  // Requests in flight finish (up to a grace period); idle keep-alive connections close now.
+  const signal = await signals.stopping;
+  log('%s: shutting down; %d container(s) keep running and are restored on the next start', signal, engine.list().length);
+}
+
+/**
+ * Reports how a reload ended: one line on stderr when it failed (whatever asked for it),
+ * the whole result through `debug`.
+ */
+function reportReload(trigger: string): (result: ReloadResult<unknown, unknown>) => void {
+  return (result) => {
+    log('reload on %s: %o', trigger, describeResult(result));
+    if (result.status === 'rejected') console.error(`config reload on ${trigger} rejected, still serving generation ${result.snapshot.generation}: ${errorLine(result.error)}`);
+    else if (result.status === 'applied' && result.error !== undefined) console.error(`config reload on ${trigger} applied, but: ${errorLine(result.error)}`);
+  };
+}
+
+/** The process signals serve() handles, from its first moment on. */
+interface TrappedSignals {
+  /** Resolves with the first SIGINT or SIGTERM. */
+  readonly stopping: Promise<NodeJS.Signals>;
+  /** Start-up is done: runs `reload` if a SIGHUP came during it. Later ones are reloadOnSignal's. */
+  readonly started: (reload: () => void) => void;
+  /** Removes every handler this installed. */
+  readonly release: () => void;
+}
+
+/**
+ * Traps SIGINT and SIGTERM (shut down) and SIGHUP (reload) before anything else, so
+ * that neither kills the daemon half-started (SIGHUP's default action is to exit). A
+ * SIGHUP before the store exists is remembered and honoured once it does. After the
+ * first SIGINT or SIGTERM the default action is back: a second one ends the process at once.
+ */
+function trapSignals(): TrappedSignals {
+  let hupDuringStartUp: 'waiting' | 'received' | 'started' = 'waiting';
+  const onHup = (): void => {
+    if (hupDuringStartUp === 'waiting') hupDuringStartUp = 'received';
+  };
+  let onStop: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopping = new Promise<NodeJS.Signals>((resolve) => {
+    onStop = (signal) => {
+      process.off('SIGINT', onStop);
+      process.off('SIGTERM', onStop);
+      resolve(signal);
+    };
+  });
+  process.on('SIGHUP', onHup);
+  process.on('SIGINT', onStop);
+  process.on('SIGTERM', onStop);
+  return {
+    stopping,
+    started: (reload) => {
+      const received = hupDuringStartUp === 'received';
+      hupDuringStartUp = 'started';
+      if (received) reload();
+    },
+    release: () => {
+      process.off('SIGHUP', onHup);
+      process.off('SIGINT', onStop);
+      process.off('SIGTERM', onStop);
+    },
+  };
+}
+
+function listen(server: Server, port: number): Promise<void> {
+  return new Promise((listening, failed) => {
+    server.once('error', failed);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', failed);
+      listening();
+    });
+  });
+}
+
+/**
+ * Stops accepting connections, lets requests in flight finish (up to `graceMs`), and
+ * closes every connection: idle keep-alive ones now, the others once their answer is out.
+ */
+async function closeGracefully(server: Server, answering: ReadonlySet<ServerResponse>, graceMs: number): Promise<void> {
   const closed = new Promise<void>((done, failed) => {
     server.close((error) => {
       if (error === undefined) done();
@@ -116,14 +191,24 @@ export async function serve(options: ServeOptions): Promise<void> {
     });
   });
   server.closeIdleConnections();
+  // Else a keep-alive connection answered during shutdown would idle until the grace ends.
+  for (const response of answering) if (!response.headersSent) response.setHeader('connection', 'close');
   const grace = setTimeout(() => {
     server.closeAllConnections();
-  }, SHUTDOWN_GRACE_MS);
+  }, graceMs);
   try {
     await closed;
   } finally {
     clearTimeout(grace);
   }
-  process.off('SIGHUP', earlyHup);
-  log('stopped; %d container(s) keep running and are restored on the next start', engine.list().length);
+}
+
+/** The answers being written right now, for {@link closeGracefully}. */
+function trackAnswers(server: Server): ReadonlySet<ServerResponse> {
+  const answering = new Set<ServerResponse>();
+  server.on('request', (_request, response: ServerResponse) => {
+    answering.add(response);
+    response.once('close', () => answering.delete(response));
+  });
+  return answering;
 }

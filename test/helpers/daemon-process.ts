@@ -15,6 +15,58 @@ export interface Answer {
   readonly text: string;
 }
 
+/** Options of {@link DaemonProcess.start}. */
+export interface DaemonStartOptions {
+  /** Runs while the daemon starts, with its log so far. */
+  readonly whileStarting?: (log: () => string) => Promise<void>;
+  /** Log everything with `debug` (default), or only what the daemon prints by default. */
+  readonly debug?: boolean;
+}
+
+/** How a {@link runDaemon} run ended. */
+export interface DaemonRun {
+  /** The exit code; `null` when killed by a signal (or by the timeout). */
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** The process was still running after the timeout, and was killed. */
+  readonly timedOut: boolean;
+}
+
+/** The environment of a daemon: ours, with `DEBUG` set to log everything or removed, then `extra`. */
+function daemonEnv(debug: boolean, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, DEBUG_COLORS: '0' };
+  if (debug) env.DEBUG = 'runtime-wrapper:*,txconfig:*';
+  else delete env.DEBUG;
+  return { ...env, ...extra };
+}
+
+/**
+ * Runs `daemon.js` with exactly `args` (no `serve` added) until it exits on its own, for
+ * the commands and start-ups that must end. One that is still running after `timeoutMs`
+ * is killed with SIGKILL and reported as `timedOut`. `DEBUG` is unset unless `env` sets it.
+ */
+export function runDaemon(args: readonly string[], options: { readonly env?: NodeJS.ProcessEnv; readonly timeoutMs?: number } = {}): Promise<DaemonRun> {
+  const child = spawn(process.execPath, [DAEMON_SCRIPT, ...args], { env: daemonEnv(false, options.env), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    child.kill('SIGKILL');
+  }, options.timeoutMs ?? 10_000);
+  return new Promise((resolve) => {
+    // 'close', not 'exit': every byte of output has been read by then.
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+  });
+}
+
 /** A running `daemon.js serve`. */
 export class DaemonProcess {
   readonly child: ChildProcess;
@@ -32,11 +84,13 @@ export class DaemonProcess {
 
   /**
    * Spawns `daemon.js serve` with `args` and waits for its `listening on` line.
-   * `whileStarting` runs meanwhile, with the daemon's log so far at hand.
+   * `whileStarting` runs meanwhile, with the daemon's log so far at hand. With `debug`
+   * (the default) the daemon logs everything (`DEBUG=runtime-wrapper:*,txconfig:*`);
+   * without, it writes only what a user sees by default.
    */
-  static async start(args: readonly string[], whileStarting?: (log: () => string) => Promise<void>): Promise<DaemonProcess> {
+  static async start(args: readonly string[], options: DaemonStartOptions = {}): Promise<DaemonProcess> {
     const child = spawn(process.execPath, [DAEMON_SCRIPT, 'serve', '--port', '0', ...args], {
-      env: { ...process.env, DEBUG: 'runtime-wrapper:*,txconfig:*', DEBUG_COLORS: '0' },
+      env: daemonEnv(options.debug ?? true),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stderr: string[] = [];
@@ -57,7 +111,7 @@ export class DaemonProcess {
         reject(Object.assign(new Error(`daemon exited (${code ?? signal ?? '?'}) before listening:\n${stderr.join('')}`), { exitCode: code, stderr: stderr.join('') }));
       });
     });
-    const [url] = await Promise.all([listening, whileStarting?.(() => stderr.join(''))]);
+    const [url] = await Promise.all([listening, options.whileStarting?.(() => stderr.join(''))]);
     return new DaemonProcess(child, url, stderr, exit);
   }
 

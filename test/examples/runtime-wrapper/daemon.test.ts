@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { DaemonProcess } from '../../helpers/daemon-process.js';
+import { DaemonProcess, type DaemonStartOptions } from '../../helpers/daemon-process.js';
 import { receivedArgs, writeFakeRuntime } from '../../helpers/fake-runtime.js';
 import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 import { eventually } from '../../helpers/watch-recorder.js';
@@ -40,11 +40,11 @@ async function writeConfig(runtimes: Runtimes, fallback = 'runc'): Promise<void>
 }
 
 async function startDaemon(...extra: string[]): Promise<DaemonProcess> {
-  return startDaemonWith(undefined, ...extra);
+  return startDaemonWith({}, ...extra);
 }
 
-async function startDaemonWith(whileStarting: ((log: () => string) => Promise<void>) | undefined, ...extra: string[]): Promise<DaemonProcess> {
-  const daemon = await DaemonProcess.start(['--config', configPath, '--state-dir', stateDir, '--runc', fake, ...extra], whileStarting);
+async function startDaemonWith(options: DaemonStartOptions, ...extra: string[]): Promise<DaemonProcess> {
+  const daemon = await DaemonProcess.start(['--config', configPath, '--state-dir', stateDir, '--runc', fake, ...extra], options);
   daemons.push(daemon);
   return daemon;
 }
@@ -150,6 +150,41 @@ describe('the runtime-wrapper daemon', () => {
     expect(fixed.status).toBe(200);
     expect(fixed.body).toMatchObject({ status: 'applied', generation: live.generation + 1 });
     expect((await daemon.request('GET', '/metrics')).text).toMatch(/^txconfig_config_last_reload_successful 1$/m);
+  });
+
+  it('logs one line to stderr for each rejected reload, whatever asked for it, with no DEBUG set', async () => {
+    await writeConfig({ debug: { path: fake, runtimeArgs: ['--debug'] } });
+    const daemon = await startDaemonWith({ debug: false });
+    const rejections = (): string[] => daemon.log.split('\n').filter((line) => line !== '');
+
+    await writeConfig({ runc: { path: fake } });
+    await eventually(() => rejections().length === 1, 'the file change rejected');
+    daemon.kill('SIGHUP');
+    await eventually(() => rejections().length === 2, 'the SIGHUP rejected');
+    expect((await daemon.request('POST', '/reload')).status).toBe(422);
+    await eventually(() => rejections().length === 3, 'the POST /reload rejected');
+
+    // What asked, that the live config stays, the codes, and the first problem, on one line each.
+    const [onChange, onHup, onPost] = rejections();
+    expect(onChange).toMatch(/^config reload on file change rejected, still serving generation 1: ERR_PREPARE: runtimes: ERR_RUNTIME_CONFIG: .*"runc"/);
+    expect(onHup).toMatch(/^config reload on SIGHUP rejected, still serving generation 1: ERR_PREPARE: /);
+    expect(onPost).toMatch(/^config reload on POST \/reload rejected, still serving generation 1: ERR_PREPARE: /);
+  });
+
+  it('reports a config file broken under the watcher as a failed reload in /status and /metrics', async () => {
+    await writeConfig({});
+    const daemon = await startDaemonWith({ debug: false });
+    await writeFile(configPath, '{"default-runtime": "runc", "runtimes": {');
+    await eventually(async () => !((await daemon.request('GET', '/status')).body as { lastReloadSuccessful: boolean }).lastReloadSuccessful, 'the status to turn');
+    const status = (await daemon.request('GET', '/status')).body as { generation: number; lastError: { code: string } };
+    expect(status).toMatchObject({ generation: 1, lastError: { code: 'ERR_LOAD' } });
+    const metrics = (await daemon.request('GET', '/metrics')).text;
+    expect(metrics).toMatch(/^txconfig_config_last_reload_successful 0$/m);
+    expect(metrics).toMatch(/^txconfig_config_reloads_total\{result="rejected"\} 1$/m);
+    expect(daemon.log).toMatch(/^config reload on file change rejected, still serving generation 1: ERR_LOAD: load: ERR_PARSE: /m);
+
+    await writeConfig({});
+    await eventually(async () => ((await daemon.request('GET', '/status')).body as { lastReloadSuccessful: boolean }).lastReloadSuccessful, 'the status to recover');
   });
 
   it('starts containers while reloads commit, and every one runs a wrapper that exists', async () => {
@@ -279,16 +314,6 @@ describe('the runtime-wrapper daemon', () => {
     expect(await second.exited).toEqual({ code: 0, signal: null });
   });
 
-  it('refuses to start on an invalid config: exit code 1 and the error with its code', async () => {
-    await writeConfig({ runc: { path: fake } });
-    const failure = (await startDaemon().then(
-      () => null,
-      (error: unknown) => error,
-    )) as { exitCode: number; stderr: string };
-    expect(failure.exitCode).toBe(1);
-    expect(failure.stderr).toContain("code: 'ERR_PREPARE'");
-  });
-
   it('refuses what a web page could send: another Host, an Origin, a POST that is not JSON', async () => {
     await writeConfig({});
     const daemon = await startDaemon();
@@ -319,9 +344,11 @@ describe('the runtime-wrapper daemon', () => {
     // baseline, this test fails: the edit is never applied).
     const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`r${i}`, { path: fake, runtimeArgs: [`--n${i}`] }]));
     await writeConfig(many);
-    const daemon = await startDaemonWith(async (log) => {
-      await eventually(() => log().includes('txconfig:artifacts wrote'), 'the first wrapper written');
-      await writeConfig({ ...many, late: { path: fake, runtimeArgs: ['--late'] } });
+    const daemon = await startDaemonWith({
+      whileStarting: async (log) => {
+        await eventually(() => log().includes('txconfig:artifacts wrote'), 'the first wrapper written');
+        await writeConfig({ ...many, late: { path: fake, runtimeArgs: ['--late'] } });
+      },
     });
     await eventually(async () => 'late' in (await liveConfig(daemon)).derived.runtimes.runtimes, 'the edit made during start-up');
   });
