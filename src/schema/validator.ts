@@ -1,6 +1,7 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
-import { copyJson, overlayJson } from '../json/checked-json.js';
+import { copyJson } from '../json/checked-json.js';
+import { shareJson } from '../json/share-json.js';
 import { toPointer } from '../json/json-pointer.js';
 import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
 
@@ -63,7 +64,7 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
       // First try: copy only what is not already a snapshot's node. A recipe's candidate
       // shares every unchanged subtree with the live config; a freshly parsed file shares
       // none, so every subtree of it that equals the live config's at the same place (same
-      // members in the same order) is replaced by the live node (overlayJson): the data
+      // members in the same order) is replaced by the live node (shareJson): the data
       // ajv sees is equal to a full copy, with the same member order. Those nodes passed
       // this validation with their defaults applied; if ajv still wants to write a default
       // into one (the subtree moved, or its context changed, so that other defaults apply),
@@ -71,13 +72,13 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
       // fails: we never accept that result, but redo the validation on a full copy below,
       // which gives the same result (or the same errors) as if this try had not happened.
       // When no write is refused, ajv read and wrote exactly what it would on a full copy.
-      const data = overlayJson(candidate, live);
+      const data = shareJson(candidate, live);
       if (checkShared(data)) return data;
     }
     // Always a copy (sharing only snapshot nodes): the value checked is the value kept, and
     // the caller's object is read once, so a getter cannot show ajv one value and the
     // snapshot another.
-    const data = writes ? copyJson(candidate) : overlayJson(candidate, live);
+    const data = writes ? copyJson(candidate) : shareJson(candidate, live);
     if (check(data)) return data;
     throw new ValidationError((check.errors ?? []).map(ajvIssue));
   };

@@ -1,16 +1,41 @@
-import { applyPatches } from 'immer';
+import { applyPatches, enablePatches } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/index.js';
+import { ValidationError } from '../../src/errors.js';
 import { reconcile } from '../../src/pipeline/reconcile.js';
+
+// The store turns immer's patches on; this test uses applyPatches without the store.
+enablePatches();
 
 const start = (value: unknown) => reconcile(undefined, value, false).value;
 
 describe('reconcile', () => {
   it('returns the previous value itself when nothing changed', () => {
     const previous = start({ a: { b: [1, 2] }, c: 'x' });
-    const { value, patches } = reconcile(previous, { c: 'x', a: { b: [1, 2] } });
+    const { value, patches } = reconcile(previous, { a: { b: [1, 2] }, c: 'x' });
     expect(value).toBe(previous);
     expect(patches).toEqual([]);
+  });
+
+  it('keeps the order of the new object: reordered members are a new node around the same children, with no patch', () => {
+    const previous = start({ a: { b: [1, 2] }, c: 'x' }) as Record<string, unknown>;
+    const { value, patches } = reconcile(previous, { c: 'x', a: { b: [1, 2] } });
+    expect(Object.keys(value as object)).toEqual(['c', 'a']);
+    expect((value as Record<string, unknown>).a).toBe(previous.a);
+    expect(Object.isFrozen(value)).toBe(true);
+    expect(patches).toEqual([]);
+  });
+
+  it('takes a snapshot node moved to where the previous value has nothing, and compares it where it has something', () => {
+    const previous = start({ a: { x: 1 }, b: { x: 2 } }) as Record<string, Record<string, unknown>>;
+    const { value, patches } = reconcile(previous, { a: previous.a, b: previous.a, c: previous.b });
+    const next = value as typeof previous;
+    expect(next.a).toBe(previous.a);
+    expect(next.c).toBe(previous.b);
+    expect(next.b).toEqual({ x: 1 });
+    expect(patches).toEqual([
+      { op: 'replace', path: ['b', 'x'], value: 1 },
+      { op: 'add', path: ['c'], value: previous.b },
+    ]);
   });
 
   it('shares unchanged siblings and names only the changed leaf', () => {
