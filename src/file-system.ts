@@ -15,6 +15,10 @@ export interface FileStats {
   readonly size: number;
   /** File type and permission bits, as `stat(2)` gives them. */
   readonly mode: number;
+  /** The device holding the file: with `ino`, its identity (a replaced directory has another). */
+  readonly dev: number;
+  /** The inode number. */
+  readonly ino: number;
   /** True for a regular file. */
   isFile(): boolean;
   /** True for a directory. */

@@ -134,13 +134,7 @@ export class PathWatch {
   }
 }
 
-/**
- * `dev:ino` of a directory, to notice it was replaced. The seam's {@link FileStats}
- * does not promise these two fields; `fs.Stats`, the default, has them. Without them a
- * replaced directory is found by the poll alone.
- */
-function identityOf(stats: FileStats): string | undefined {
-  // A widening to optional fields, checked at run time: a seam may leave them out.
-  const { dev, ino } = stats as FileStats & { readonly dev?: unknown; readonly ino?: unknown };
-  return typeof dev === 'number' && typeof ino === 'number' ? `${dev}:${ino}` : undefined;
+/** `dev:ino` of a directory, to notice it was replaced. */
+function identityOf(stats: FileStats): string {
+  return `${stats.dev}:${stats.ino}`;
 }

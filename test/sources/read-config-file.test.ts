@@ -55,6 +55,8 @@ function statsOf(kind: Kind): FileStats {
   return {
     size: 0,
     mode: 0,
+    dev: 0,
+    ino: 0,
     isFile: () => false,
     isDirectory: () => kind === 'directory',
     isSymbolicLink: () => false,
