@@ -103,7 +103,7 @@ function copy(value: unknown, freeze: boolean, keep: boolean, ancestors: Set<obj
           }
         }
       } else {
-        return notJson(path, `an instance of ${value.constructor.name || 'a class'}`);
+        return notJson(path, describeObject(value));
       }
       ancestors.delete(value);
       return freeze ? markChecked(out) : out;
@@ -111,4 +111,18 @@ function copy(value: unknown, freeze: boolean, keep: boolean, ancestors: Set<obj
     default:
       return notJson(path, `a ${typeof value}`);
   }
+}
+
+/**
+ * What a non-plain object is, for a message: `an instance of Date` when its prototype has
+ * a constructor of its own (a class's prototype), read through property descriptors so
+ * that no getter of the value runs. Otherwise (`Object.create(Object.create(null))`, a
+ * class whose prototype lost its constructor, a plain object used as a prototype) the
+ * prototype names nothing.
+ */
+function describeObject(value: object): string {
+  const proto: unknown = Object.getPrototypeOf(value);
+  const constructor: unknown = proto === null ? undefined : Object.getOwnPropertyDescriptor(proto, 'constructor')?.value;
+  const name: unknown = typeof constructor === 'function' ? Object.getOwnPropertyDescriptor(constructor, 'name')?.value : undefined;
+  return typeof name === 'string' && name !== '' ? `an instance of ${name}` : 'an object with a prototype other than Object.prototype';
 }

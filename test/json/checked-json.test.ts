@@ -67,3 +67,35 @@ describe('copyJson', () => {
     expect((error as ValidationError).issues[0]?.path).toBe('/child/up');
   });
 });
+
+describe('copyJson of objects that are not plain', () => {
+  it('refuses an object whose prototype chain has no constructor, at its path', () => {
+    class Detached {
+      readonly kind = 'detached';
+    }
+    Reflect.deleteProperty(Detached.prototype, 'constructor');
+    for (const odd of [Object.create(Object.create(null) as object) as object, new Detached()]) {
+      for (const freeze of [false, true]) {
+        const error = thrownBy(() => copyJson({ a: [odd] }, { freeze }));
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).issues[0]?.path).toBe('/a/0');
+      }
+    }
+  });
+
+  it('names the class of an instance without running its code', () => {
+    class Named {
+      readonly kind = 'named';
+    }
+    const sneaky = Object.create(
+      Object.defineProperty({}, 'constructor', {
+        get: () => {
+          throw new Error('ran');
+        },
+      }),
+    ) as object;
+    expect((thrownBy(() => copyJson({ a: new Named() })) as ValidationError).message).toContain('Named');
+    expect((thrownBy(() => copyJson({ a: new Map() })) as ValidationError).message).toContain('Map');
+    expect(thrownBy(() => copyJson({ a: sneaky }))).toBeInstanceOf(ValidationError);
+  });
+});

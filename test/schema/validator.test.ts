@@ -54,6 +54,21 @@ describe('JSON Schema validation', () => {
     await expect(store.reload({ id: 'abc' })).rejects.toMatchObject({ code: 'ERR_VALIDATION' });
   });
 
+  it('refuses an object whose prototype chain has no constructor with a ValidationError at its path', () => {
+    const validate = compileValidator(schema);
+    class Detached {
+      readonly kind = 'detached';
+    }
+    Reflect.deleteProperty(Detached.prototype, 'constructor');
+    for (const odd of [Object.create(Object.create(null) as object) as object, new Detached()]) {
+      for (const live of [undefined, copyJson({ name: 'a', limits: { max: 1 } }, { freeze: true })]) {
+        const error = thrownBy(() => validate({ name: 'a', limits: odd }, live));
+        expect(error).toBeInstanceOf(ValidationError);
+        expect((error as ValidationError).issues.map((issue) => issue.path)).toEqual(['/limits']);
+      }
+    }
+  });
+
   it('escapes JSON Pointer characters in paths', () => {
     const validate = compileValidator({ type: 'object', additionalProperties: { type: 'number' } });
     const error = (() => {
