@@ -1,9 +1,11 @@
 import { createHash } from 'node:crypto';
+import { isCheckedJson } from './checked-json.js';
 
-// Canonical JSON text of every frozen object or array already serialised, up to
-// CACHED_TEXT_LIMIT characters. A frozen node never changes, so its text never goes
-// stale; unchanged subtrees shared between generations are therefore serialised once,
-// not on every reload.
+// Canonical JSON text of every checked node (a snapshot's) already serialised, up to
+// CACHED_TEXT_LIMIT characters. A checked node is frozen all the way down, so its text
+// never goes stale; unchanged subtrees shared between generations are therefore
+// serialised once, not on every reload. A node that is merely frozen is not enough: its
+// children may still change.
 const cache = new WeakMap<object, string>();
 
 /**
@@ -39,7 +41,7 @@ export function digestOf(value: unknown): string {
   return hash.digest('hex');
 }
 
-// Frozen nodes whose text is known to exceed CACHED_TEXT_LIMIT: written in pieces.
+// Checked nodes whose text is known to exceed CACHED_TEXT_LIMIT: written in pieces.
 const big = new WeakSet<object>();
 
 /** Emits the canonical JSON of `value`, in pieces. */
@@ -72,21 +74,21 @@ function write(value: unknown, emit: (chunk: string) => void): void {
 
 /**
  * The canonical JSON of `value` when it is at most CACHED_TEXT_LIMIT characters (cached
- * when the node is frozen); `undefined` for a bigger object or array.
+ * when the node is checked); `undefined` for a bigger object or array.
  */
 function smallText(value: unknown): string | undefined {
   if (value === undefined) return 'null';
   if (value === null || typeof value !== 'object') return JSON.stringify(value);
   const known = cache.get(value);
   if (known !== undefined) return known;
-  const frozen = Object.isFrozen(value);
-  if (frozen && big.has(value)) return undefined;
+  const cacheable = isCheckedJson(value);
+  if (cacheable && big.has(value)) return undefined;
   const parts: string[] = [];
   let length = 0;
   if (Array.isArray(value)) {
     for (const item of value as unknown[]) {
       const part = smallText(item);
-      if (part === undefined || (length += part.length + 1) > CACHED_TEXT_LIMIT) return tooBig(value, frozen);
+      if (part === undefined || (length += part.length + 1) > CACHED_TEXT_LIMIT) return tooBig(value, cacheable);
       parts.push(part);
     }
   } else {
@@ -95,19 +97,19 @@ function smallText(value: unknown): string | undefined {
       const item = record[key];
       if (item === undefined) continue;
       const part = smallText(item);
-      if (part === undefined) return tooBig(value, frozen);
+      if (part === undefined) return tooBig(value, cacheable);
       const member = `${JSON.stringify(key)}:${part}`;
-      if ((length += member.length + 1) > CACHED_TEXT_LIMIT) return tooBig(value, frozen);
+      if ((length += member.length + 1) > CACHED_TEXT_LIMIT) return tooBig(value, cacheable);
       parts.push(member);
     }
   }
   const text = Array.isArray(value) ? `[${parts.join(',')}]` : `{${parts.join(',')}}`;
-  if (frozen) cache.set(value, text);
+  if (cacheable) cache.set(value, text);
   return text;
 }
 
-/** Remembers that a frozen node is too big to cache; returns `undefined`, the "too big" answer of smallText. */
-function tooBig(value: object, frozen: boolean): string | undefined {
-  if (frozen) big.add(value);
+/** Remembers that a checked node is too big to cache; returns `undefined`, the "too big" answer of smallText. */
+function tooBig(value: object, cacheable: boolean): string | undefined {
+  if (cacheable) big.add(value);
   return undefined;
 }

@@ -14,6 +14,17 @@ describe('canonicalJson', () => {
     expect(digestOf({ a: 1 })).not.toBe(digestOf({ a: 2 }));
   });
 
+  it('gives fresh text and digest for a node frozen by someone else whose child is still mutable', () => {
+    const child = { k: 1 };
+    const shallow = Object.freeze({ child });
+    const before = digestOf(shallow);
+    expect(canonicalJson(shallow)).toBe('{"child":{"k":1}}');
+    child.k = 2;
+    expect(canonicalJson(shallow)).toBe('{"child":{"k":2}}');
+    expect(digestOf(shallow)).not.toBe(before);
+    expect(digestOf(shallow)).toBe(digestOf({ child: { k: 2 } }));
+  });
+
   it('reuses the text of a frozen subtree, and never caches a mutable one', () => {
     const frozen = Object.freeze({ k: 1 });
     expect(canonicalJson({ x: frozen })).toBe('{"x":{"k":1}}');
