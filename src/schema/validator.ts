@@ -1,9 +1,9 @@
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
 import { copyJson } from '../json/checked-json.js';
-import { shareJson } from '../json/share-json.js';
 import { toPointer } from '../json/json-pointer.js';
 import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
+import { canShareNodes, validateSharingNodes } from './shared-node-validation.js';
 
 /**
  * A compiled validator: takes a candidate (never mutated), returns the validated value
@@ -27,7 +27,9 @@ export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
 }
 
 /**
- * Compiles a schema once, for the store's lifetime.
+ * Compiles a schema once, for the store's lifetime. A JSON Schema is compiled by ajv (by
+ * `options.ajv` when given, else by our own instance: all errors, defaults applied,
+ * strict).
  * @throws {ConfigurationError} `ERR_SCHEMA` when ajv cannot compile the JSON Schema
  */
 export function compileValidator(schema: ConfigSchema, options: ValidatorOptions = {}): Validate | ((candidate: unknown, live?: unknown) => Promise<unknown>) {
@@ -43,78 +45,18 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
   } catch (error) {
     throw new ConfigurationError('ERR_SCHEMA', `the JSON Schema does not compile: ${(error as Error).message}`, { cause: error });
   }
-  // ajv writes into the data it checks: ours only to apply defaults, one of the caller's
-  // may also coerce types or remove members. Such data must be a private mutable copy;
-  // data nothing writes into may share the live config's (frozen) nodes.
-  const writes = ajv !== undefined || hasKeyword(schema, 'default');
-  const sharesChecked = ajv === undefined && writes && defaultsAreTyped(schema) && defaultsStayOutOfCompositeRules(schema);
-  // ajv's generated code is sloppy-mode today, so a write into a frozen node is ignored;
-  // if a future ajv emitted strict code, the write would throw a TypeError instead. Either
-  // way the shortcut's answer is not used and the full-copy validation below decides.
-  const checkShared = (data: unknown): boolean => {
-    try {
-      return check(data);
-    } catch (error) {
-      if (error instanceof TypeError) return false;
-      throw error;
-    }
-  };
+  const sharesNodes = canShareNodes(schema, ajv === undefined);
   return (candidate, live) => {
-    if (sharesChecked) {
-      // First try: copy only what is not already a snapshot's node. A recipe's candidate
-      // shares every unchanged subtree with the live config; a freshly parsed file shares
-      // none, so every subtree of it that equals the live config's at the same place (same
-      // members in the same order) is replaced by the live node (shareJson): the data
-      // ajv sees is equal to a full copy, with the same member order. Those nodes passed
-      // this validation with their defaults applied; if ajv still wants to write a default
-      // into one (the subtree moved, or its context changed, so that other defaults apply),
-      // the write is refused (frozen), the property stays undefined and its `type` check
-      // fails: we never accept that result, but redo the validation on a full copy below,
-      // which gives the same result (or the same errors) as if this try had not happened.
-      // When no write is refused, ajv read and wrote exactly what it would on a full copy.
-      const data = shareJson(candidate, live);
-      if (checkShared(data)) return data;
+    if (sharesNodes) {
+      const validated = validateSharingNodes(check, candidate, live);
+      if (validated !== undefined) return validated;
     }
-    // Always a copy (sharing only snapshot nodes): the value checked is the value kept, and
-    // the caller's object is read once, so a getter cannot show ajv one value and the
-    // snapshot another.
-    const data = writes ? copyJson(candidate) : shareJson(candidate, live);
+    // A full copy, the candidate read once: the value checked is the value kept, so a
+    // getter cannot show ajv one value and the snapshot another.
+    const data = copyJson(candidate);
     if (check(data)) return data;
     throw new ValidationError((check.errors ?? []).map(ajvIssue));
   };
-}
-
-/**
- * True when every subschema with a `default` also has a `type`, which `undefined` never
- * satisfies: then a default ajv could not write (into a frozen node) always makes the
- * validation fail, and is never silently missing. Our own ajv only (no coercion, no
- * `removeAdditional`, no custom keywords that could write into the data).
- */
-function defaultsAreTyped(schema: unknown): boolean {
-  if (schema === null || typeof schema !== 'object') return true;
-  if (Array.isArray(schema)) return schema.every(defaultsAreTyped);
-  if ('default' in schema && !('type' in schema)) return false;
-  return Object.values(schema).every(defaultsAreTyped);
-}
-
-// Keywords whose subschemas ajv evaluates with `compositeRule` (their failures may be
-// discarded: another branch passes, `not` inverts, `if` picks `else`), and keywords that call
-// a separately compiled schema, whose code does not know its caller's `compositeRule`.
-const COMPOSITE_KEYWORDS = ['anyOf', 'oneOf', 'not', 'if', 'contains', 'propertyNames'];
-const REF_KEYWORDS = ['$ref', '$dynamicRef', '$recursiveRef'];
-
-/**
- * True when no `default` can be applied where a failure is discarded. ajv applies no
- * default inside its composite keywords (strict mode refuses to compile one), but a
- * subschema reached through a reference that ajv does not inline is compiled on its own
- * and applies its defaults wherever it is called from, a branch of `anyOf` included: a
- * default refused by a frozen node would then fail only that branch, and another branch
- * could accept the node without the default. With no reference, or no composite keyword,
- * in the schema that cannot happen. (Conservative: a property merely named like a keyword
- * also turns the shortcut off.)
- */
-function defaultsStayOutOfCompositeRules(schema: unknown): boolean {
-  return !(REF_KEYWORDS.some((keyword) => hasKeyword(schema, keyword)) && COMPOSITE_KEYWORDS.some((keyword) => hasKeyword(schema, keyword)));
 }
 
 function ajvIssue(error: ErrorObject): ValidationIssue {
@@ -140,10 +82,4 @@ function standardIssue(issue: StandardSchemaIssue): ValidationIssue {
     return typeof key === 'number' ? key : String(key);
   });
   return { path: toPointer(path), message: issue.message };
-}
-
-function hasKeyword(schema: unknown, keyword: string): boolean {
-  if (schema === null || typeof schema !== 'object') return false;
-  if (Array.isArray(schema)) return schema.some((item) => hasKeyword(item, keyword));
-  return Object.entries(schema).some(([key, value]) => key === keyword || hasKeyword(value, keyword));
 }
