@@ -1,4 +1,4 @@
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
+import { Ajv, type AsyncValidateFunction, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
 import { copyJson } from '../json/checked-json.js';
 import { toPointer } from '../json/json-pointer.js';
@@ -29,7 +29,8 @@ export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
 /**
  * Compiles a schema once, for the store's lifetime. A JSON Schema is compiled by ajv (by
  * `options.ajv` when given, else by our own instance: all errors, defaults applied,
- * strict).
+ * strict); an `$async` one gives a validator that returns a promise, as a Standard Schema
+ * validator does.
  * @throws {ConfigurationError} `ERR_SCHEMA` when ajv cannot compile the JSON Schema
  */
 export function compileValidator(schema: ConfigSchema, options: ValidatorOptions = {}): Validate | ((candidate: unknown, live?: unknown) => Promise<unknown>) {
@@ -37,7 +38,7 @@ export function compileValidator(schema: ConfigSchema, options: ValidatorOptions
   return jsonSchemaValidator(schema, options.ajv);
 }
 
-function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate {
+function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate | ((candidate: unknown) => Promise<unknown>) {
   const engine = ajv ?? new Ajv({ allErrors: true, useDefaults: true, strict: true });
   let check: ValidateFunction;
   try {
@@ -45,6 +46,7 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
   } catch (error) {
     throw new ConfigurationError('ERR_SCHEMA', `the JSON Schema does not compile: ${(error as Error).message}`, { cause: error });
   }
+  if (isAsync(check)) return asyncValidator(check);
   const sharesNodes = canShareNodes(schema, ajv === undefined);
   return (candidate, live) => {
     if (sharesNodes) {
@@ -59,12 +61,47 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
   };
 }
 
-function ajvIssue(error: ErrorObject): ValidationIssue {
-  const params = error.params as Record<string, unknown>;
-  let path = error.instancePath;
+/** True when ajv compiled an `$async` schema: the function answers with a promise, not a boolean. */
+function isAsync(check: ValidateFunction): check is AsyncValidateFunction {
+  return (check as Partial<AsyncValidateFunction>).$async === true;
+}
+
+/**
+ * The validator of an `$async` schema: ajv's function resolves when the data is valid and
+ * rejects with its own ValidationError when it is not; any other rejection (an async
+ * keyword that could not decide) is passed on as it is. Always a full copy: the shortcut
+ * is for synchronous schemas.
+ */
+function asyncValidator(check: AsyncValidateFunction): (candidate: unknown) => Promise<unknown> {
+  return async (candidate) => {
+    const data = copyJson(candidate);
+    try {
+      await check(data);
+    } catch (error) {
+      if (isAjvValidationError(error)) throw new ValidationError(error.errors.map(ajvIssue));
+      throw error;
+    }
+    return data;
+  };
+}
+
+/**
+ * ajv's `ValidationError` (the rejection of an async validator), recognised by the marks
+ * ajv gives it rather than by class: a caller's ajv may be another installed copy.
+ */
+function isAjvValidationError(error: unknown): error is { readonly errors: readonly Partial<ErrorObject>[] } {
+  const marks = error as { ajv?: unknown; validation?: unknown; errors?: unknown } | null;
+  return error instanceof Error && marks?.ajv === true && marks.validation === true && Array.isArray(marks.errors);
+}
+
+function ajvIssue(error: Partial<ErrorObject>): ValidationIssue {
+  const params = (error.params ?? {}) as Record<string, unknown>;
+  let path = error.instancePath ?? '';
   const child = params.missingProperty ?? params.additionalProperty ?? params.unevaluatedProperty;
   if (typeof child === 'string') path += toPointer([child]);
-  return { path, message: error.message ?? error.keyword, keyword: error.keyword };
+  const keyword = error.keyword;
+  const message = error.message ?? keyword ?? 'invalid';
+  return keyword === undefined ? { path, message } : { path, message, keyword };
 }
 
 function standardValidator(schema: StandardSchemaV1): (candidate: unknown) => Promise<unknown> {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ConfigStore, ConfigurationError, ReloadError, ValidationError } from '../../src/index.js';
 import { compileValidator, isStandardSchema } from '../../src/schema/validator.js';
 import { copyJson } from '../../src/json/checked-json.js';
-import { thrownBy } from '../helpers/rejection.js';
+import { rejection, thrownBy } from '../helpers/rejection.js';
 
 describe('JSON Schema validation', () => {
   const schema = {
@@ -80,6 +80,52 @@ describe('JSON Schema validation', () => {
       return null;
     })();
     expect(error?.issues[0]?.path).toBe('/a~1b~0c');
+  });
+});
+
+describe('JSON Schema validation of an $async schema', () => {
+  const schema = {
+    $async: true,
+    type: 'object',
+    properties: { port: { type: 'integer', default: 80 }, host: { type: 'string' } },
+    additionalProperties: false,
+  } as const;
+
+  it('rejects a config that fails the schema with a ValidationError at its path', async () => {
+    const validate = compileValidator(schema);
+    const error = await rejection(Promise.resolve(validate({ port: 'x', extra: 1 })));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((issue) => [issue.path, issue.keyword]).sort()).toEqual([
+      ['/extra', 'additionalProperties'],
+      ['/port', 'type'],
+    ]);
+  });
+
+  it('resolves to the validated value, defaults applied, the candidate untouched', async () => {
+    const candidate = { host: 'h' };
+    await expect(Promise.resolve(compileValidator(schema)(candidate))).resolves.toEqual({ host: 'h', port: 80 });
+    expect(candidate).toEqual({ host: 'h' });
+  });
+
+  it('awaits an $async schema of a caller\'s ajv, async keywords included, and lets their other failures through', async () => {
+    const ajv = new Ajv({ allErrors: true });
+    const outage = new Error('lookup service down');
+    ajv.addKeyword({
+      keyword: 'knownHost',
+      async: true,
+      type: 'string',
+      validate: async (_schema: unknown, data: string) => {
+        await Promise.resolve();
+        if (data === 'down') throw outage;
+        return data !== 'unknown';
+      },
+    });
+    const validate = compileValidator({ $async: true, type: 'object', properties: { host: { type: 'string', knownHost: true } } }, { ajv });
+    await expect(Promise.resolve(validate({ host: 'known' }))).resolves.toEqual({ host: 'known' });
+    const invalid = await rejection(Promise.resolve(validate({ host: 'unknown' })));
+    expect(invalid).toBeInstanceOf(ValidationError);
+    expect((invalid as ValidationError).issues).toEqual([{ path: '/host', message: 'must pass "knownHost" keyword validation', keyword: 'knownHost' }]);
+    expect(await rejection(Promise.resolve(validate({ host: 'down' })))).toBe(outage);
   });
 });
 
