@@ -1,5 +1,5 @@
 import { Ajv, type AsyncValidateFunction, type ErrorObject, type ValidateFunction } from 'ajv';
-import { ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
+import { ArgumentError, ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
 import { copyJson } from '../json/checked-json.js';
 import { toPointer } from '../json/json-pointer.js';
 import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
@@ -31,11 +31,19 @@ export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
  * `options.ajv` when given, else by our own instance: all errors, defaults applied,
  * strict); an `$async` one gives a validator that returns a promise, as a Standard Schema
  * validator does.
+ * @throws {ArgumentError} `ERR_ARGUMENT` when `schema` is neither a JSON Schema (an object or a boolean) nor a Standard Schema, or `options.ajv` is not an ajv instance
  * @throws {ConfigurationError} `ERR_SCHEMA` when ajv cannot compile the JSON Schema
  */
 export function compileValidator(schema: ConfigSchema, options: ValidatorOptions = {}): Validate | ((candidate: unknown, live?: unknown) => Promise<unknown>) {
+  const { ajv } = options;
+  if (ajv !== undefined && typeof (ajv as Partial<Ajv> | null)?.compile !== 'function') throw new ArgumentError('ajv', 'is not an ajv instance');
   if (isStandardSchema(schema)) return standardValidator(schema);
-  return jsonSchemaValidator(schema, options.ajv);
+  // The type says this cannot happen; a JavaScript caller can still pass anything.
+  const given: unknown = schema;
+  if (typeof given !== 'boolean' && (typeof given !== 'object' || given === null || Array.isArray(given))) {
+    throw new ArgumentError('schema', 'is neither a JSON Schema (an object or a boolean) nor a Standard Schema validator');
+  }
+  return jsonSchemaValidator(schema, ajv);
 }
 
 function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate | ((candidate: unknown) => Promise<unknown>) {

@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { ConfigStore, ConfigurationError, ReloadError, ValidationError } from '../../src/index.js';
+import { ArgumentError, ConfigStore, ConfigurationError, ReloadError, ValidationError, type StandardSchemaV1 } from '../../src/index.js';
 import { compileValidator, isStandardSchema } from '../../src/schema/validator.js';
 import { copyJson } from '../../src/json/checked-json.js';
 import { rejection, thrownBy } from '../helpers/rejection.js';
@@ -67,6 +67,24 @@ describe('JSON Schema validation', () => {
         expect((error as ValidationError).issues.map((issue) => issue.path)).toEqual(['/limits']);
       }
     }
+  });
+
+  it('refuses a schema that is neither a JSON Schema nor a Standard Schema, and an ajv that is not one, with ERR_ARGUMENT', () => {
+    for (const schema of [null, 3, 'object', [], () => undefined]) {
+      const error = thrownBy(() => compileValidator(schema as unknown as boolean));
+      expect(error).toBeInstanceOf(ArgumentError);
+      expect(error).toMatchObject({ code: 'ERR_ARGUMENT', argument: 'schema' });
+    }
+    for (const ajv of [null, {}, { compile: 1 }]) {
+      expect(thrownBy(() => compileValidator({ type: 'object' }, { ajv: ajv as unknown as Ajv }))).toMatchObject({ code: 'ERR_ARGUMENT', argument: 'ajv' });
+    }
+    expect(compileValidator(true)({ any: 1 })).toEqual({ any: 1 });
+  });
+
+  it("falls back to the keyword when the caller's ajv omits messages", () => {
+    const ajv = new Ajv({ messages: false, allErrors: true });
+    const validate = compileValidator({ type: 'object', properties: { port: { type: 'integer' } }, required: ['port'] }, { ajv });
+    expect((thrownBy(() => validate({})) as ValidationError).issues).toEqual([{ path: '/port', message: 'required', keyword: 'required' }]);
   });
 
   it('escapes JSON Pointer characters in paths', () => {
@@ -145,6 +163,26 @@ describe('Standard Schema validation', () => {
     expect(store.load().config).toEqual({ port: 80, routes: [] });
     await store.reload({ port: 81, routes: [{ path: '/a' }] });
     expect(store.load().config.routes[0]?.path).toBe('/a');
+  });
+
+  it('accepts a Standard Schema validator that is a function (as arktype types are)', async () => {
+    const schema = Object.assign(() => undefined, {
+      '~standard': { version: 1, vendor: 'fn', validate: (value: unknown) => ({ value: value as { n: number } }) },
+    }) as StandardSchemaV1<{ n: number }>;
+    await expect(Promise.resolve(compileValidator(schema)({ n: 1 }))).resolves.toEqual({ n: 1 });
+  });
+
+  it('turns issue paths, absent or with object segments, into JSON Pointers', async () => {
+    const schema: StandardSchemaV1<unknown, unknown> = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: () => ({ issues: [{ message: 'root is wrong' }, { message: 'deep', path: [{ key: 'a' }, 0, { key: 'b/c' }] }] }),
+      },
+    };
+    const error = await rejection(Promise.resolve(compileValidator(schema)({})));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues.map((issue) => issue.path)).toEqual(['', '/a/0/b~1c']);
   });
 
   it('reports issues with JSON paths', async () => {
