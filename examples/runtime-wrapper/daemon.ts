@@ -70,7 +70,14 @@ function parseCommand(argv: readonly string[]): Command {
   if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port must be a port number (0 to 65535), got ${JSON.stringify(values.port)}`);
   return {
     name: 'serve',
-    options: { configPath: resolve(values.config), stateDir: resolve(values['state-dir']), port, runc: values.runc, watch: !values['no-watch'] },
+    options: {
+      configPath: resolve(values.config),
+      stateDir: resolve(values['state-dir']),
+      port,
+      // A bare name is looked up on PATH when run; a path is taken from here, once.
+      runc: values.runc.includes('/') ? resolve(values.runc) : values.runc,
+      watch: !values['no-watch'],
+    },
   };
 }
 

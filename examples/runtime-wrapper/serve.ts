@@ -4,9 +4,10 @@
 import type { Server, ServerResponse } from 'node:http';
 
 import createDebug from 'debug';
-import { readConfigFile, reloadOnFileChange, reloadOnSignal, type ReloadResult } from 'txconfig';
+import { reloadOnFileChange, reloadOnSignal, type ReloadResult } from 'txconfig';
 
 import { createControlServer, describeResult } from './control-api.js';
+import { parseDaemonConfig, readDaemonConfig } from './daemon-config.js';
 import { errorLine } from './error-line.js';
 import { openDaemon } from './open-daemon.js';
 
@@ -52,7 +53,7 @@ export async function serve(options: ServeOptions): Promise<void> {
 }
 
 async function run(options: ServeOptions, signals: TrappedSignals, opened: (() => void | Promise<void>)[]): Promise<void> {
-  const loadConfig = (): Promise<Record<string, unknown>> => readConfigFile(options.configPath);
+  const loadConfig = (): Promise<Record<string, unknown>> => readDaemonConfig(options.configPath);
   const { store, artifacts, engine } = await openDaemon({
     stateDir: options.stateDir,
     initial: await loadConfig(),
@@ -75,6 +76,7 @@ async function run(options: ServeOptions, signals: TrappedSignals, opened: (() =
       // at start): a change made while the daemon was starting up is applied, not taken as
       // the baseline and lost.
       emitInitial: true,
+      parse: parseDaemonConfig,
       onOutcome: reportReload('file change'),
       onError: (error, { phase }) => {
         // A failed read is a rejected reload, reported above; a failed OS watch is not.

@@ -106,6 +106,15 @@ describe('the runtime-wrapper daemon', () => {
     expect(await exists(container.program)).toBe(false);
   });
 
+  it('takes a relative runtime path from the config file’s directory, at start and on every reload', async () => {
+    await writeConfig({ here: { path: './fake-runtime' } });
+    const daemon = await startDaemon();
+    expect((await liveConfig(daemon)).derived.runtimes.runtimes.here?.program).toBe(fake);
+    await writeConfig({ here: { path: './fake-runtime', runtimeArgs: ['--here'] } });
+    const view = await waitForGeneration(daemon, 2);
+    await expect(receivedArgs(view.derived.runtimes.runtimes.here?.program ?? '', ['x'])).resolves.toEqual(['--here', 'x']);
+  });
+
   it('reloads on SIGHUP', async () => {
     await writeConfig({});
     const daemon = await startDaemon('--no-watch');
@@ -122,7 +131,7 @@ describe('the runtime-wrapper daemon', () => {
     await daemon.request('POST', '/containers', { id: 'c1', runtime: 'debug' });
     const live = await liveConfig(daemon);
 
-    await writeConfig({ runc: { path: 'relative/runc', runtimeArgs: ['x'] } }, 'missing');
+    await writeConfig({ runc: { path: fake, runtimeArgs: ['x'] }, 'a/b': { path: fake } }, 'missing');
     const rejected = await daemon.request('POST', '/reload');
     expect(rejected.status).toBe(422);
     const outcome = rejected.body as { status: string; error: { code: string; failures: { participant: string; error: { code: string; problems: string[] } }[] } };

@@ -1,0 +1,104 @@
+// The commands of examples/runtime-wrapper/README.md ("Run the daemon"), run as written
+// on this machine, which need not have runc: only the port and the state directory are
+// swapped for free ones. A README whose commands stop working fails here.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
+
+const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
+const README = join(ROOT, 'examples', 'runtime-wrapper', 'README.md');
+/** The README builds first; the test runs against the build `npm test` made before vitest. */
+const BUILD = 'npm run build && npx tsc -p tsconfig.examples.json';
+const hasCurl = spawnSync('curl', ['--version']).status === 0;
+
+let dir: string;
+beforeEach(async () => {
+  dir = await makeTempDir('txconfig-readme-');
+});
+afterEach(async () => {
+  await removeTempDir(dir);
+});
+
+/** The commands of the first ```sh block after `heading`, continuation lines joined, comment lines dropped. */
+function shellCommands(markdown: string, heading: string): string[] {
+  const section = markdown.slice(markdown.indexOf(heading));
+  const block = /^```sh\n([\s\S]*?)^```/m.exec(section)?.[1];
+  if (block === undefined) throw new Error(`no sh block after ${heading}`);
+  return block
+    .replaceAll('\\\n', ' ')
+    .split('\n')
+    .filter((line) => line.trim() !== '' && !line.startsWith('#'));
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', listening));
+  const address = server.address();
+  await new Promise((closed) => server.close(closed));
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  return address.port;
+}
+
+function runScript(script: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn('bash', ['-c', script], { cwd: ROOT, env: { ...process.env, DEBUG: '' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('examples/runtime-wrapper/README.md', () => {
+  it.skipIf(!hasCurl)('runs the daemon, a container and its wrapper with every command as written, without runc installed', async () => {
+    const port = await freePort();
+    const commands = shellCommands(readFileSync(README, 'utf8'), '## Run the daemon');
+    expect(commands[0]).toBe(BUILD);
+    const script = ['set -eu'];
+    for (const command of commands.slice(1)) {
+      const line = command.replaceAll('8080', String(port)).replaceAll('/tmp/rw-state', join(dir, 'state'));
+      script.push(`echo '### ${command.replaceAll("'", '')}'`, line);
+      if (line.trimEnd().endsWith('&')) {
+        // What a reader does by eye: wait for "listening on"; and never leave the daemon behind.
+        script.push(`daemon=$!`, `trap 'kill $daemon 2>/dev/null || true' EXIT`);
+        script.push(`for i in $(seq 100); do curl -s -o /dev/null localhost:${port}/status && break; sleep 0.1; done`);
+      }
+    }
+    script.push('code=0; wait $daemon || code=$?', 'echo "### daemon exited $code"');
+    const run = await runScript(script.join('\n'));
+
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    const answers = new Map(
+      run.stdout
+        .split(/^### /m)
+        .slice(1)
+        .map((section) => [section.slice(0, section.indexOf('\n')), section.slice(section.indexOf('\n') + 1)]),
+    );
+    const answer = (start: string): string => [...answers].find(([command]) => command.startsWith(start))?.[1] ?? '';
+    expect(answer('node build/examples/runtime-wrapper/daemon.js serve')).toContain(`listening on http://127.0.0.1:${port}`);
+    const config = JSON.parse(answer('curl -s localhost:8080/config')) as { derived: { runtimes: { runtimes: Record<string, { wrapped: boolean }> } } };
+    expect(config.derived.runtimes.runtimes['debug-runc']?.wrapped).toBe(true);
+    expect(JSON.parse(answer('curl -s -XPOST -H content-type: application/json localhost:8080/containers -d'))).toMatchObject({
+      container: { id: 'c1', runtime: 'debug-runc' },
+      output: "fake-runc '--debug' '--log' '/var/log/a b.log' 'start' 'c1'\n",
+    });
+    expect(JSON.parse(answer('curl -s -XPOST -H content-type: application/json localhost:8080/containers/c1/exec'))).toEqual({
+      output: "fake-runc '--debug' '--log' '/var/log/a b.log' 'exec' 'c1' 'ps'\n",
+      exitCode: 0,
+    });
+    expect(answer('curl -s localhost:8080/metrics')).toMatch(/^txconfig_config_last_reload_successful 1$/m);
+    expect(JSON.parse(answer('curl -s -XDELETE'))).toMatchObject({ container: { id: 'c1' }, removed: [] });
+    expect(run.stdout).toContain('### daemon exited 0');
+  });
+});
