@@ -3,7 +3,7 @@
 // fresh temporary project (runtime dependencies from the registry), then uses it there
 // by `import` from ESM and by `require` from CommonJS, checks that both give one module
 // instance, and type-checks a strict TypeScript consumer (and the README's snippets)
-// against the shipped .d.ts.
+// against the shipped .d.ts. Also checks that every README link works from the npm page.
 //
 // Run after `npm run build` (npm test does). Usage: node scripts/check-package.mjs [--keep]
 // --keep leaves the temporary project in place and prints its path.
@@ -57,6 +57,59 @@ function readmeSnippets(dir) {
   });
 }
 
+/**
+ * Every link target of a markdown file with its line: inline links and images, reference
+ * definitions, autolinks, and href/src attributes; code blocks and code spans are not
+ * links. Line numbers stay right: code is blanked, never removed.
+ */
+function markdownLinks(markdown) {
+  const blank = (text) => text.replace(/[^\n]/g, ' ');
+  const prose = markdown.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, blank).replace(/`[^`\n]*`/g, blank);
+  const patterns = [
+    /!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+["'(][^)]*)?\)/g,
+    /^ {0,3}\[[^\]]+\]:\s*<?([^\s>]+)>?/gm,
+    /<([a-z][a-z0-9+.-]*:[^\s>]+)>/gi,
+    /\b(?:href|src)\s*=\s*["']([^"']*)["']/gi,
+  ];
+  return patterns.flatMap((pattern) =>
+    [...prose.matchAll(pattern)].map((match) => ({ target: match[1], line: prose.slice(0, match.index).split('\n').length })),
+  );
+}
+
+/**
+ * The README as readers meet it on npm, which serves no file of the package as a page:
+ * a link to a doc that is not shipped must be absolute. A relative link is allowed only
+ * to a file the tarball ships (it then works in node_modules as on GitHub), and a link
+ * into this repository (`<repository>/blob/main/<path>` or `tree/main`) must name a path
+ * that exists here, so a renamed doc is caught before release. Returns the problems.
+ */
+function readmeLinkProblems(shipped) {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
+  const problems = [];
+  const repositoryUrl = typeof pkg.repository === 'string' ? pkg.repository : pkg.repository?.url;
+  if (typeof repositoryUrl !== 'string') problems.push('package.json has no "repository": the npm page links nowhere');
+  if (typeof pkg.homepage !== 'string') problems.push('package.json has no "homepage"');
+  if (typeof (typeof pkg.bugs === 'string' ? pkg.bugs : pkg.bugs?.url) !== 'string') problems.push('package.json has no "bugs" URL');
+  // git+https://github.com/o/r.git -> https://github.com/o/r
+  const repository = repositoryUrl?.replace(/^git\+/, '').replace(/\.git$/, '');
+  for (const { target, line } of markdownLinks(readFileSync(join(root, 'README.md'), 'utf8'))) {
+    const where = `README.md:${line}: ${target}`;
+    if (target.startsWith('#')) continue; // a heading of the page itself
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) {
+      const own = repository === undefined ? undefined : /^\/(?:blob|tree)\/main\/([^?#]*)/.exec(target.startsWith(repository) ? target.slice(repository.length) : '');
+      if (own !== undefined && own !== null && !existsSync(join(root, decodeURIComponent(own[1])))) {
+        problems.push(`${where} names ${decodeURIComponent(own[1])}, which this repository does not have`);
+      }
+      continue;
+    }
+    const path = posix.normalize(decodeURIComponent(target.split(/[?#]/)[0])).replace(/\/$/, '');
+    if (!shipped.has(path)) {
+      problems.push(`${where} is relative and the tarball does not ship ${path}: dead on the npm page; link ${repository ?? '<repository>'}/blob/main/${path}`);
+    }
+  }
+  return problems;
+}
+
 // -- preconditions --
 const [major, minor] = process.versions.node.split('.').map(Number);
 const precondition =
@@ -81,6 +134,10 @@ try {
   console.log(`  ${filename}: ${files.length} files, ${(size / 1024).toFixed(1)} kB packed, ${(unpackedSize / 1024).toFixed(1)} kB unpacked`);
   for (const required of REQUIRED_FILES) if (!paths.has(required)) fail(`the tarball lacks ${required}`);
   for (const path of paths) for (const pattern of FORBIDDEN) if (pattern.test(path)) fail(`the tarball holds ${path}, which users do not need`);
+
+  step('every README link works from the npm page; repository, homepage and bugs are set');
+  const linkProblems = readmeLinkProblems(paths);
+  if (linkProblems.length > 0) fail(`${linkProblems.length} README link problem(s):\n  ${linkProblems.join('\n  ')}`);
 
   // -- install into a fresh project --
   step('install the tarball into a fresh project');
