@@ -3,7 +3,9 @@
 // fresh temporary project (runtime dependencies from the registry), then uses it there
 // by `import` from ESM and by `require` from CommonJS, checks that both give one module
 // instance, and type-checks a strict TypeScript consumer (and the README's snippets)
-// against the shipped .d.ts. Also checks that every README link works from the npm page.
+// against the shipped .d.ts, with our TypeScript and with the oldest one the README
+// promises (pinned in scripts/package-consumer/package.json). Also checks that every
+// README link works from the npm page.
 //
 // Run after `npm run build` (npm test does). Usage: node scripts/check-package.mjs [--keep]
 // --keep leaves the temporary project in place and prints its path.
@@ -143,7 +145,7 @@ try {
   step('install the tarball into a fresh project');
   const consumer = join(work, 'consumer');
   mkdirSync(consumer);
-  writeFileSync(join(consumer, 'package.json'), `${JSON.stringify({ name: 'txconfig-consumer', version: '0.0.0', private: true }, null, 2)}\n`);
+  // Its package.json pins the oldest TypeScript supported, which installs along with the tarball.
   for (const file of readdirSync(consumerSources)) copyFileSync(join(consumerSources, file), join(consumer, file));
   run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--no-package-lock', tarball], consumer);
   const installed = join(consumer, 'node_modules', name);
@@ -189,7 +191,17 @@ try {
   writeFileSync(join(consumer, 'tsconfig.json'), `${JSON.stringify(tsconfig, null, 2)}\n`);
   run('node', [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], consumer);
 
-  step(`ok: ${name}@${version} installs, imports, requires (one instance) and type-checks`);
+  // The oldest TypeScript the README promises, pinned by the consumer's own package.json
+  // (not a devDependency of ours: a second `typescript` there would fight ours for
+  // node_modules/.bin/tsc). It must type-check the very same consumer.
+  const oldest = readJson(join(consumer, 'node_modules', 'typescript', 'package.json')).version;
+  step(`type-check the same consumer with the oldest TypeScript supported (${oldest})`);
+  const promised = /TypeScript (\d+\.\d+) or later/.exec(readFileSync(join(root, 'README.md'), 'utf8'))?.[1];
+  if (promised === undefined) fail('README.md does not state the minimum TypeScript version ("TypeScript X.Y or later")');
+  if (!oldest.startsWith(`${promised}.`)) fail(`README.md promises TypeScript ${promised} or later, but scripts/package-consumer/package.json pins ${oldest}`);
+  run('node', [join(consumer, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.json'], consumer);
+
+  step(`ok: ${name}@${version} installs, imports, requires (one instance) and type-checks (TypeScript ${oldest} and later)`);
 } catch (error) {
   console.error(`\ncheck-package: FAILED: ${error instanceof CheckFailed ? error.message : error}`);
   process.exitCode = 1;
