@@ -88,8 +88,14 @@ export function isTxConfigError(value: unknown): value is TxConfigError {
  * The library branches on this, never on `instanceof`, so errors of a second copy of
  * txconfig (a plugin that bundles its own) are recognised too.
  */
-export function hasErrorCode<C extends ErrorCode>(value: unknown, ...codes: readonly C[]): value is TxConfigError & { readonly code: C } {
+export function hasErrorCode<C extends ErrorCode>(value: unknown, ...codes: readonly C[]): value is TxConfigError & CodeOf<C> {
   return isTxConfigError(value) && (codes as readonly string[]).includes(value.code);
+}
+
+/** A {@link TxConfigError} narrowed to one of the codes `C`, as {@link hasErrorCode} finds it. */
+export interface CodeOf<C extends ErrorCode> {
+  /** One of the codes asked for. */
+  readonly code: C;
 }
 
 /** One reason a config failed validation. */

@@ -19,6 +19,7 @@ export {
 } from './errors.js';
 export type {
   ErrorCode,
+  CodeOf,
   ValidationIssue,
   FailurePhase,
   ReloadFailure,

@@ -80,7 +80,7 @@ export interface Participant<T = never, N extends string = string, D = unknown> 
  * leaves to inference).
  */
 export type DerivedOf<P extends readonly Participant[]> = {
-  [Q in P[number] as Q['name']]: Q extends { prepare(...args: never[]): infer R } ? DerivedIn<Awaited<R>> : never;
+  [Q in P[number] as Q['name']]: DerivedIn<Awaited<ReturnType<Q['prepare']>>>;
 };
 
 /** The `derived` type of what a prepare returned. */

@@ -659,6 +659,45 @@ describe('several pinned generations', () => {
   });
 });
 
+describe('schemas the validator must await or walk with care', () => {
+  const asyncSchema = {
+    $async: true,
+    type: 'object',
+    properties: { port: { type: 'integer', minimum: 1, default: 8080 } },
+    additionalProperties: false,
+  } as const;
+
+  it('validates an $async JSON Schema: a config that fails it is rejected, never applied, with no unhandled rejection', async () => {
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      const store = await ConfigStore.create({ schema: asyncSchema, initial: {} });
+      expect(store.load().config).toEqual({ port: 8080 });
+      const live = store.load();
+      const error = (await rejection(store.reload({ port: 0 }))) as ReloadError;
+      expect(error.code).toBe('ERR_VALIDATION');
+      expect(error.issues.map((issue) => issue.path)).toEqual(['/port']);
+      expect(store.load()).toBe(live);
+      expect((await rejection(ConfigStore.create({ schema: asyncSchema, initial: { port: 'x' } })))).toMatchObject({ code: 'ERR_VALIDATION' });
+      await sleep(10);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+    expect(unhandled).toEqual([]);
+  });
+
+  it('refuses an object whose prototype chain has no constructor with ERR_VALIDATION at its path', async () => {
+    const store = await create();
+    const live = store.load();
+    const orphan = Object.create(Object.create(null) as object) as Record<string, unknown>;
+    const error = (await rejection(store.reload({ upstreams: { a: orphan } } as never))) as ReloadError;
+    expect(error.code).toBe('ERR_VALIDATION');
+    expect(error.issues.map((issue) => issue.path)).toEqual(['/upstreams/a']);
+    expect(store.load()).toBe(live);
+  });
+});
+
 describe('after a commit hook failed', () => {
   async function failingOnce() {
     const journal: Journal = [];
