@@ -70,6 +70,11 @@ async function run(options: ServeOptions, signals: TrappedSignals, opened: (() =
     }),
   );
   reloadOnSignal(store, loadConfig, { onOutcome: reportReload('SIGHUP') });
+  // From here on reloadOnSignal has SIGHUP; one that came earlier is honoured now.
+  signals.started(() => {
+    log('SIGHUP received during start-up: reloading');
+    void store.requestReload(loadConfig).then(reportReload('SIGHUP'));
+  });
   if (options.watch) {
     const watcher = reloadOnFileChange(store, options.configPath, {
       // The first read goes through a reload too (unchanged if the file is as it was read
@@ -85,10 +90,6 @@ async function run(options: ServeOptions, signals: TrappedSignals, opened: (() =
     });
     await watcher.ready;
   }
-  signals.started(() => {
-    log('SIGHUP received during start-up: reloading');
-    void store.requestReload(loadConfig).then(reportReload('SIGHUP'));
-  });
 
   const server = createControlServer({
     store,
@@ -128,7 +129,7 @@ function reportReload(trigger: string): (result: ReloadResult<unknown, unknown>)
 interface TrappedSignals {
   /** Resolves with the first SIGINT or SIGTERM. */
   readonly stopping: Promise<NodeJS.Signals>;
-  /** Start-up is done: runs `reload` if a SIGHUP came during it. Later ones are reloadOnSignal's. */
+  /** The store handles SIGHUP from now on: runs `reload` if one came before. */
   readonly started: (reload: () => void) => void;
   /** Removes every handler this installed. */
   readonly release: () => void;

@@ -17,8 +17,8 @@ export interface Answer {
 
 /** Options of {@link DaemonProcess.start}. */
 export interface DaemonStartOptions {
-  /** Runs while the daemon starts, with its log so far. */
-  readonly whileStarting?: (log: () => string) => Promise<void>;
+  /** Runs while the daemon starts, with its log so far and the process (to signal it). */
+  readonly whileStarting?: (log: () => string, child: ChildProcess) => Promise<void>;
   /** Log everything with `debug` (default), or only what the daemon prints by default. */
   readonly debug?: boolean;
 }
@@ -111,7 +111,7 @@ export class DaemonProcess {
         reject(Object.assign(new Error(`daemon exited (${code ?? signal ?? '?'}) before listening:\n${stderr.join('')}`), { exitCode: code, stderr: stderr.join('') }));
       });
     });
-    const [url] = await Promise.all([listening, options.whileStarting?.(() => stderr.join(''))]);
+    const [url] = await Promise.all([listening, options.whileStarting?.(() => stderr.join(''), child)]);
     return new DaemonProcess(child, url, stderr, exit);
   }
 

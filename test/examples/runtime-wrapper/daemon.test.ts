@@ -362,6 +362,23 @@ describe('the runtime-wrapper daemon', () => {
     await eventually(async () => 'late' in (await liveConfig(daemon)).derived.runtimes.runtimes, 'the edit made during start-up');
   });
 
+  it('honours a SIGHUP sent during start-up instead of dying of it', async () => {
+    // SIGHUP's default action ends a process: the daemon traps it before anything else.
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`r${i}`, { path: fake, runtimeArgs: [`--n${i}`] }]));
+    await writeConfig(many);
+    const daemon = await startDaemonWith(
+      {
+        whileStarting: async (log, child) => {
+          await eventually(() => log().includes('txconfig:artifacts wrote'), 'the first wrapper written');
+          await writeConfig({ ...many, hup: { path: fake, runtimeArgs: ['--hup'] } });
+          child.kill('SIGHUP');
+        },
+      },
+      '--no-watch',
+    );
+    await eventually(async () => 'hup' in (await liveConfig(daemon)).derived.runtimes.runtimes, 'the edit the SIGHUP asked for');
+  });
+
   it('finishes a request in flight when told to stop, then exits 0', async () => {
     const slow = join(dir, 'slow-runtime');
     await writeFile(slow, '#!/bin/sh\n[ "$2" = start ] && sleep 0.5\nexit 0\n', { mode: 0o755 });
