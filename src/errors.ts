@@ -177,6 +177,16 @@ export class ReloadError extends TxConfigError {
   }
 }
 
+/**
+ * True when `value` is a {@link ReloadError} raised by any installed copy of txconfig:
+ * a branded error with a reload code and its list of failures.
+ */
+export function isReloadError(value: unknown): value is ReloadError {
+  return hasErrorCode(value, ...RELOAD_ERROR_CODES) && Array.isArray((value as { failures?: unknown }).failures);
+}
+
+const RELOAD_ERROR_CODES: readonly ReloadErrorCode[] = ['ERR_VALIDATION', 'ERR_PREPARE', 'ERR_ABORTED', 'ERR_COMMIT', 'ERR_LOAD', 'ERR_ROLLBACK', 'ERR_CLOSED', 'ERR_INTERNAL'];
+
 /** A transaction method was called in a state that does not allow it. Code `ERR_TXN_STATE`. */
 export class TransactionStateError extends TxConfigError {
   /** Always `'TransactionStateError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */

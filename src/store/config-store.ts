@@ -1,7 +1,7 @@
 import { Immer, enablePatches, freeze } from 'immer';
 import type { Ajv } from 'ajv';
 import type { Artifact, ArtifactStore, ExternalRoot, GcReport } from '../artifacts/artifact-store.js';
-import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, type ReloadFailure } from '../errors.js';
+import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
 import { log } from '../internal/debug.js';
 import { Subscribers, type ChangeListener } from '../pipeline/subscribers.js';
 import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
@@ -39,11 +39,14 @@ export interface CreateOptions<S extends ConfigSchema, P extends readonly Partic
 /** Options of {@link ConfigStore.begin} and {@link ConfigStore.reload}. */
 export type ReloadOptions = TransactionOptions;
 
+/** The types a store was created with, as inferred from its schema and participants. */
+type StoreTypes<S> = S extends ConfigStore<infer T, infer D, infer I> ? { readonly config: T; readonly derived: D; readonly input: I } : never;
+
 /** The config type of a store: `StoreConfig<typeof store>`. */
-export type StoreConfig<S> = S extends ConfigStore<infer T, infer _D, infer _I> ? T : never;
+export type StoreConfig<S> = StoreTypes<S>['config'];
 
 /** The derived state of a store, keyed by participant name: `StoreDerived<typeof store>`. */
-export type StoreDerived<S> = S extends ConfigStore<infer _T, infer D, infer _I> ? D : never;
+export type StoreDerived<S> = StoreTypes<S>['derived'];
 
 /** Options of {@link ConfigStore.collectGarbage}. */
 export interface CollectGarbageOptions {
@@ -184,7 +187,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     try {
       release = await this.#queue.acquire(options.signal);
     } catch (error) {
-      if (hasErrorCode(error, 'ERR_ABORTED', 'ERR_CLOSED')) this.#status.record({ status: 'aborted', snapshot: this.load(), error: error as ReloadError });
+      if (isReloadError(error)) this.#status.record({ status: 'aborted', snapshot: this.load(), error });
       throw error;
     }
     const txn = new Transaction<T, D, I>(this.#host, release, options);
@@ -359,13 +362,12 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   /** The result of a requested reload that threw: its rejection, or, for anything but a ReloadError, a bug of ours. */
   #unreloaded(error: unknown): ReloadResult<T, D> {
     const snapshot = this.load();
-    if (!hasErrorCode(error, 'ERR_VALIDATION', 'ERR_PREPARE', 'ERR_ABORTED', 'ERR_ROLLBACK', 'ERR_CLOSED', 'ERR_LOAD')) {
+    if (!isReloadError(error)) {
       const internal = new ReloadError('ERR_INTERNAL', [{ participant: null, phase: 'prepare', error: new InternalError('a reload failed with an unexpected error', { cause: error }) }]);
       return { status: 'rejected', snapshot, error: internal };
     }
-    const reloadError = error as ReloadError;
-    const cancelled = reloadError.code === 'ERR_ABORTED' || reloadError.code === 'ERR_CLOSED' || reloadError.code === 'ERR_ROLLBACK';
-    return cancelled ? { status: 'aborted', snapshot, error: reloadError } : { status: 'rejected', snapshot, error: reloadError };
+    const cancelled = hasErrorCode(error, 'ERR_ABORTED', 'ERR_CLOSED', 'ERR_ROLLBACK');
+    return cancelled ? { status: 'aborted', snapshot, error } : { status: 'rejected', snapshot, error };
   }
 
   *#roots(): Iterable<ExternalRoot> {
@@ -397,16 +399,19 @@ function closedError(): ReloadError {
  * @throws {ArgumentError} `ERR_ARGUMENT`
  */
 function checkParticipants<T>(participants: readonly Participant<T>[]): readonly Participant<T>[] {
-  if (!Array.isArray(participants)) throw new ArgumentError('participants', 'must be an array');
+  // Checked as what JavaScript callers may pass, not as what the types promise.
+  const given: unknown = participants;
+  if (!Array.isArray(given)) throw new ArgumentError('participants', 'must be an array');
   const seen = new Set<string>();
-  participants.forEach((participant, index) => {
+  (given as readonly unknown[]).forEach((participant, index) => {
     const where = `participants[${index}]`;
     if (typeof participant !== 'object' || participant === null) throw new ArgumentError(where, 'must be an object');
-    if (typeof participant.name !== 'string' || participant.name === '') throw new ArgumentError(`${where}.name`, 'every participant needs a non-empty name');
-    if (seen.has(participant.name)) throw new ArgumentError(`${where}.name`, `two participants are named ${JSON.stringify(participant.name)}`);
-    if (typeof participant.prepare !== 'function') throw new ArgumentError(`${where}.prepare`, `participant ${participant.name} has no prepare()`);
-    if (participant.close !== undefined && typeof participant.close !== 'function') throw new ArgumentError(`${where}.close`, 'must be a function when given');
-    seen.add(participant.name);
+    const { name, prepare, close } = participant as Partial<Record<'name' | 'prepare' | 'close', unknown>>;
+    if (typeof name !== 'string' || name === '') throw new ArgumentError(`${where}.name`, 'every participant needs a non-empty name');
+    if (seen.has(name)) throw new ArgumentError(`${where}.name`, `two participants are named ${JSON.stringify(name)}`);
+    if (typeof prepare !== 'function') throw new ArgumentError(`${where}.prepare`, `participant ${name} has no prepare()`);
+    if (close !== undefined && typeof close !== 'function') throw new ArgumentError(`${where}.close`, 'must be a function when given');
+    seen.add(name);
   });
   return participants;
 }

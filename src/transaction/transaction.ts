@@ -217,14 +217,15 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
       (participant) => ({
         config: config as never,
         previous: base as Snapshot<T> | null,
-        previousDerived: (base?.derived as Record<string, unknown> | undefined)?.[participant.name] as never,
+        // The derived state of the participant of that name: typed by the participant's own declaration.
+        previousDerived: (base?.derived as Readonly<Record<string, never>> | undefined)?.[participant.name],
         patches: frozenPatches,
         generation,
         artifacts: writer,
         signal,
       }),
       signal,
-      host.freeze,
+      (value) => host.freeze(value),
     );
     const candidateSnapshot: CandidateSnapshot<T, D> = Object.freeze({
       config: config as CandidateSnapshot<T, D>['config'],
@@ -276,7 +277,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   #end(state: TransactionState, result: ReloadResult<T, D>): void {
     this.#state = state;
     this.#release();
-    this.#host.settle(this as Transaction<T, D, never>, result);
+    this.#host.settle(this, result);
   }
 
   /** @throws {TransactionStateError} `ERR_TXN_STATE` unless the transaction is in `state` */

@@ -20,7 +20,7 @@ import {
   readConfigFile,
   ReloadError,
   type Participant,
-  type ReloadOutcome,
+  type ReloadResult,
   type StandardSchemaV1,
 } from '../../src/index.js';
 import { FaultPlan, faultyArtifactFs, faultyConfigFs, InjectedFault } from '../helpers/fault-plan.js';
@@ -80,7 +80,7 @@ interface Daemon {
   readonly failCommit: Set<string>;
   readonly store: ConfigStore<Cfg, Record<string, unknown>, Cfg>;
   readonly artifacts: FsArtifactStore;
-  reload(): Promise<ReloadOutcome<Cfg, Record<string, unknown>>>;
+  reload(): Promise<ReloadResult<Cfg>>;
   /** Reads the file and reloads directly, both with `signal`. */
   reloadWith(signal: AbortSignal): Promise<unknown>;
 }

@@ -20,7 +20,7 @@ import {
   readConfigFile,
   ReloadError,
   type Participant,
-  type ReloadOutcome,
+  type ReloadResult,
 } from '../../src/index.js';
 import { countingFs } from '../helpers/counting-fs.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
@@ -53,7 +53,7 @@ type AnyStore = ConfigStore<unknown, Record<string, unknown>, unknown>;
 async function expectRefused(store: AnyStore, load: () => unknown, code: string, causeCode: string | null): Promise<ReloadError> {
   const before = store.load();
   const rejected = store.status().counters.rejected;
-  const outcome: ReloadOutcome<unknown, Record<string, unknown>> = await store.requestReload(load);
+  const outcome: ReloadResult = await store.requestReload(load);
   expect(outcome.status).toBe('rejected');
   const error = (outcome as { error: ReloadError }).error;
   expect(error).toBeInstanceOf(ReloadError);

@@ -25,7 +25,8 @@ describe('PreparedTransaction.commit', () => {
   it('reports a commit hook that returns a rejected promise as a commit failure, with no unhandled rejection', async () => {
     const asyncCommit: Participant<ServerConfig> = {
       name: 'async',
-      prepare: () => ({ commit: (() => Promise.reject(new Error('switched too late'))) as () => void }),
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the defect under test: a commit hook that returns a promise
+      prepare: () => ({ commit: () => Promise.reject(new Error('switched too late')) }),
     };
     let failures: readonly unknown[] = [];
     const unhandled = await unhandledRejectionsDuring(async () => {
@@ -42,7 +43,8 @@ describe('PreparedTransaction.commit', () => {
     let commitReturnsPromise = false;
     const sometimesAsync: Participant<ServerConfig> = {
       name: 'sometimes',
-      prepare: () => ({ commit: (() => (commitReturnsPromise ? Promise.reject(new Error('late')) : undefined)) as () => void }),
+      // eslint-disable-next-line @typescript-eslint/no-misused-promises -- the defect under test: a commit hook that returns a promise
+      prepare: () => ({ commit: () => (commitReturnsPromise ? Promise.reject(new Error('late')) : undefined) }),
     };
     const store = await create([sometimesAsync]);
     commitReturnsPromise = true;
@@ -61,7 +63,7 @@ describe('PreparedTransaction.commit', () => {
     const seen: ChangeEvent<unknown, unknown>[] = [];
     const attempts: string[] = [];
     store.subscribe((event) => {
-      seen.push(event as ChangeEvent<unknown, unknown>);
+      seen.push(event);
       for (const attempt of [
         () => (event.patches as unknown[]).splice(0),
         () => ((event.patches[0] as { op: string }).op = 'remove'),
@@ -76,7 +78,7 @@ describe('PreparedTransaction.commit', () => {
       }
     });
     store.subscribe((event) => {
-      seen.push(event as ChangeEvent<unknown, unknown>);
+      seen.push(event);
     });
     const result = await store.reload((draft) => {
       draft.port = 9;

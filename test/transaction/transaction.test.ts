@@ -91,7 +91,9 @@ describe('Transaction', () => {
     const journal: Journal = [];
     const controller = new AbortController();
     let armed = false;
-    const store = await create([recording('a', journal, { failRollback: true, onPrepare: () => (armed ? controller.abort() : undefined) })]);
+    const store = await create([recording('a', journal, { failRollback: true, onPrepare: () => {
+      if (armed) controller.abort();
+    } })]);
     armed = true;
     const txn = await store.begin({ signal: controller.signal });
     txn.set({ port: 1 });

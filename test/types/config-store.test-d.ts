@@ -77,6 +77,7 @@ describe('the types of a store, named', () => {
       initial: {},
       participants: [counter],
     });
+    expectTypeOf(store.load().derived.counter.reloads).toEqualTypeOf<number>();
     expectTypeOf<StoreConfig<typeof store>>().toEqualTypeOf<{ port: number }>();
     expectTypeOf<StoreDerived<typeof store>>().toEqualTypeOf<{ counter: { reloads: number } }>();
   });
