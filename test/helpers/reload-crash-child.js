@@ -13,11 +13,10 @@
 // 'w' temporary file removed (the write is over). 'ready\n' once started.
 import { randomBytes, randomInt } from 'node:crypto';
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
-import * as fsp from 'node:fs/promises';
 import { join } from 'node:path';
 import process from 'node:process';
 
-import { ConfigStore, FsArtifactStore, readConfigFile } from '../../dist/index.js';
+import { ConfigStore, FsArtifactStore, defaultFileSystem, readConfigFile } from '../../dist/index.js';
 import { runtimeConfigSchema, runtimeWrappers } from '../../build/examples/runtime-wrapper/plugin.js';
 
 const stateDir = process.argv[2];
@@ -58,12 +57,12 @@ try {
 // The seam marks where a write is, so the parent can tell a kill mid-write.
 const fs = {
   open: async (path, flags, mode) => {
-    const handle = await fsp.open(path, flags, mode);
+    const fd = await defaultFileSystem.open(path, flags, mode);
     if (path.includes('/.tmp-')) say('W');
-    return handle;
+    return fd;
   },
   unlink: async (path) => {
-    await fsp.unlink(path);
+    await defaultFileSystem.unlink(path);
     if (path.includes('/.tmp-')) say('w');
   },
 };
