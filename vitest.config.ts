@@ -6,8 +6,9 @@ import { defineConfig } from 'vitest/config';
 const publicApiTests = [
   'test/store/config-store.test.ts',
   'test/store/collect-garbage.test.ts',
-  'test/store/pins.test.ts',
+  'test/store/pin-registry.test.ts',
   'test/transaction/transaction.test.ts',
+  'test/transaction/prepared-transaction.test.ts',
 ];
 
 export default defineConfig({

@@ -5,6 +5,7 @@ export {
   TxConfigError,
   isTxConfigError,
   hasErrorCode,
+  isReloadError,
   ValidationError,
   ReloadError,
   TransactionStateError,
@@ -48,7 +49,9 @@ export type {
   StandardSchemaIssue,
 } from './schema/schema-types.js';
 export { Transaction } from './transaction/transaction.js';
-export type { TransactionState, TransactionOptions, Recipe } from './transaction/transaction.js';
+export type { TransactionOptions } from './transaction/transaction.js';
+export type { TransactionState } from './transaction/transaction-host.js';
+export type { Recipe } from './pipeline/stage-input.js';
 export { PreparedTransaction } from './transaction/prepared-transaction.js';
 export type {
   ReloadResult,
@@ -65,18 +68,9 @@ export type { FileSystem, FileStats } from './file-system.js';
 
 // -- artifacts --
 export { ArtifactStore } from './artifacts/artifact-store.js';
-export type {
-  Artifact,
-  ArtifactStoreOptions,
-  ArtifactLease,
-  PutOptions,
-  GcRoot,
-  GcRootKind,
-  GcEntry,
-  GcReport,
-  ExternalRoot,
-  CollectOptions,
-} from './artifacts/artifact-store.js';
+export type { ArtifactStoreOptions, PutOptions } from './artifacts/artifact-store.js';
+export type { Artifact, ArtifactLease } from './artifacts/artifact.js';
+export type { GcRoot, GcRootKind, GcEntry, GcReport, ExternalRoot, CollectOptions } from './artifacts/gc-report.js';
 export type { ArtifactBackend, BackendFile, BackendCheckOptions, WriteIfAbsentOptions, WriteIfAbsentResult } from './artifacts/artifact-backend.js';
 export { FsArtifactStore } from './artifacts/fs-artifact-store.js';
 export type { FsArtifactStoreOptions } from './artifacts/fs-artifact-store.js';

@@ -3,6 +3,7 @@
  * frozen result. A subscriber that throws or rejects affects no other and not the store.
  */
 import { log } from '../internal/debug.js';
+import { isThenable } from '../internal/is-thenable.js';
 
 /** Called after each commit that changed the config. */
 export type ChangeListener<E> = (event: E) => void | Promise<void>;
@@ -30,7 +31,11 @@ export class Subscribers<E> {
     for (const listener of [...this.#listeners]) {
       try {
         const returned = listener(event);
-        if (returned instanceof Promise) returned.catch((error: unknown) => { this.#failed(error); });
+        if (isThenable(returned)) {
+          Promise.resolve(returned).catch((error: unknown) => {
+            this.#failed(error);
+          });
+        }
       } catch (error) {
         this.#failed(error);
       }

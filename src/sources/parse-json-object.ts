@@ -5,6 +5,7 @@
  * Internal: the public entry points are in read-config-file.ts.
  */
 import { ParseError, UnsafeKeyError } from '../errors.js';
+import { escapeKey } from '../json/json-pointer.js';
 
 /** Keys that reach `Object.prototype` through `__proto__` or a constructor when merged. */
 const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -278,7 +279,7 @@ class Parser {
       const frame = this.#stack[i];
       if (frame === undefined) break;
       const token = frame.kind === 'object' ? frame.key : String(frame.value.length);
-      pointer += '/' + token.replaceAll('~', '~0').replaceAll('/', '~1');
+      pointer += `/${escapeKey(token)}`;
     }
     return pointer;
   }

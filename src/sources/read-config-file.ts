@@ -7,7 +7,7 @@ import { ArgumentError, ConfigFileError } from '../errors.js';
 import { readUpTo, resolveFileSystem, type FileStats, type FileSystem } from '../file-system.js';
 import { log } from '../internal/debug.js';
 import { errnoCode } from '../internal/errno.js';
-import { checkInteger, checkNonEmptyString, describeValue } from './argument-checks.js';
+import { checkInteger, checkNonEmptyString, describeValue } from '../internal/argument-checks.js';
 import { parseJsonObject } from './parse-json-object.js';
 
 /** Default {@link ReadConfigFileOptions.maxBytes}: 16 MiB. */

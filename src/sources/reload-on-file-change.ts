@@ -4,7 +4,7 @@
  * ends as a reload in the store's status.
  */
 import type { ReloadResult } from '../transaction/reload-result.js';
-import { checkOptionalFunction } from './argument-checks.js';
+import { checkOptionalFunction } from '../internal/argument-checks.js';
 import { checkRequester, logOutcome, requestAndReport, stopWithStore, type ReloadRequester } from './reload-requester.js';
 import { ConfigWatcher, type WatchConfigFileOptions, type WatchErrorContext } from './watch-config-file.js';
 

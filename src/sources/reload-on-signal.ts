@@ -6,7 +6,7 @@ import { constants } from 'node:os';
 import { ArgumentError } from '../errors.js';
 import { log } from '../internal/debug.js';
 import type { ReloadResult } from '../transaction/reload-result.js';
-import { checkFunction, checkOptionalFunction, describeValue } from './argument-checks.js';
+import { checkFunction, checkOptionalFunction, describeValue } from '../internal/argument-checks.js';
 import { checkRequester, logOutcome, requestAndReport, stopWithStore, type ReloadRequester } from './reload-requester.js';
 
 /** Options of {@link reloadOnSignal}. */

@@ -4,8 +4,9 @@
  * `reloadOnSignal` and `reloadOnFileChange` fail alike.
  */
 import { log } from '../internal/debug.js';
+import { isThenable } from '../internal/is-thenable.js';
 import type { ReloadResult } from '../transaction/reload-result.js';
-import { checkFunction, describeValue } from './argument-checks.js';
+import { checkFunction, describeValue } from '../internal/argument-checks.js';
 import { ArgumentError } from '../errors.js';
 
 /**
@@ -116,9 +117,6 @@ export function stopWithStore(store: Pick<ReloadRequester, 'onClose'>, stop: () 
   };
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}
 
 function statusOf(result: unknown): string {
   const status = typeof result === 'object' && result !== null ? (result as { status?: unknown }).status : undefined;

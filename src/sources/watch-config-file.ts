@@ -7,7 +7,7 @@ import { resolveFileSystem, type FileSystem } from '../file-system.js';
 import { log } from '../internal/debug.js';
 import { errnoCode } from '../internal/errno.js';
 import { sha256Hex } from '../internal/sha256.js';
-import { checkFunction, checkInteger, checkMilliseconds, checkNonEmptyString, checkOptionalFunction } from './argument-checks.js';
+import { checkFunction, checkInteger, checkMilliseconds, checkNonEmptyString, checkOptionalFunction } from '../internal/argument-checks.js';
 import { PathWatch } from './path-watch.js';
 import { checkReadLimits, parseConfigBytes, readConfigBytes, type ReadConfigFileOptions } from './read-config-file.js';
 

@@ -2,6 +2,7 @@ import { Immer, enablePatches, freeze } from 'immer';
 import type { Ajv } from 'ajv';
 import type { Artifact, ArtifactStore, ExternalRoot, GcReport } from '../artifacts/artifact-store.js';
 import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
+import { checkFunction, checkOptionalBoolean, checkOptionalSignal } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { Subscribers, type ChangeListener } from '../pipeline/subscribers.js';
 import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
@@ -11,7 +12,9 @@ import type { DerivedOf, Participant } from '../transaction/participant.js';
 import { ReloadQueue } from '../transaction/reload-queue.js';
 import type { ChangeEvent, ReloadCommitted, ReloadResult } from '../transaction/reload-result.js';
 import { RequestCoalescer } from '../transaction/request-coalescer.js';
-import { Transaction, type Recipe, type TransactionHost, type TransactionOptions } from '../transaction/transaction.js';
+import type { Recipe } from '../pipeline/stage-input.js';
+import { Transaction, type TransactionOptions } from '../transaction/transaction.js';
+import type { OpenTransaction, TransactionHost } from '../transaction/transaction-host.js';
 import { PinRegistry, type Pin, type SynchronizeOptions } from './pin-registry.js';
 import { StatusRecorder, type ConfigStatus } from './status-recorder.js';
 
@@ -84,7 +87,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     this.#status.listenerFailed();
   });
   // Open transactions: their artifacts are GC roots until they end.
-  readonly #open = new Set<Transaction<T, D, never>>();
+  readonly #open = new Set<OpenTransaction>();
   readonly #host: TransactionHost<T, D>;
   readonly #artifacts: ArtifactStore | undefined;
   // Clean-ups close() runs, in reverse order of registration (triggers, watchers).
@@ -135,7 +138,14 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       validate,
     });
     const result = await store.reload(options.initial as ConfigInputOf<S>, options.signal === undefined ? {} : { signal: options.signal });
-    if (result.status === 'applied' && result.error !== undefined) throw result.error;
+    if (result.status === 'applied' && result.error !== undefined) {
+      // The caller never gets this store: close it, so the participants that did switch
+      // release what they hold. Its own failures are logged; the commit failure is the news.
+      await store.close().catch((error: unknown) => {
+        log.store('closing the store of a failed cold start failed too: %O', error);
+      });
+      throw result.error;
+    }
     return store;
   }
 
@@ -152,8 +162,9 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * Replaces the config with `next`, or changes it with an immer recipe, as one
    * transaction: waits for the slot, prepares, commits.
    *
-   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE`, `ERR_ABORTED` or `ERR_CLOSED`;
-   *   the live snapshot stays the very same object
+   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE`, `ERR_ABORTED`, `ERR_ROLLBACK`
+   *   (aborted, and a rollback hook failed) or `ERR_CLOSED`; the live snapshot stays the very same object
+   * @throws {ArgumentError} `ERR_ARGUMENT` for a bad option (see {@link begin})
    * @example
    * ```ts
    * const result = await store.reload(await readConfigFile(path));
@@ -172,6 +183,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * Waits (first come, first served) for the single reload slot and opens a transaction
    * on the live snapshot.
    * @throws {ReloadError} `ERR_ABORTED` when the signal aborts while waiting, `ERR_CLOSED` once the store is closed
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `signal` is not an AbortSignal or `force` not a boolean
    * @example
    * ```ts
    * await using txn = await store.begin({ signal: AbortSignal.timeout(5_000) });
@@ -181,6 +193,8 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * ```
    */
   async begin(options: ReloadOptions = {}): Promise<Transaction<T, D, I>> {
+    checkOptionalSignal('signal', options.signal);
+    checkOptionalBoolean('force', options.force);
     if (this.#closing !== null) throw closedError();
     this.#status.attempted();
     let release;
@@ -200,6 +214,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * HTTP endpoint). Requests made while one runs coalesce into one more run (with the
    * latest `load`). Never rejects: resolves to how the reload ended, also kept in
    * {@link status}; a `load` that throws is a `rejected` reload (`ERR_LOAD`).
+   * @throws {ArgumentError} `ERR_ARGUMENT`, synchronously, when `load` is not a function
    * @example
    * ```ts
    * const result = await store.requestReload(() => readConfigFile('/etc/mydaemon/config.json'));
@@ -207,6 +222,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * ```
    */
   requestReload(load: () => unknown): Promise<ReloadResult<T, D>> {
+    checkFunction('load', load);
     return this.#coalescer.run(async () => {
       let next: unknown;
       try {
@@ -264,6 +280,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * listener that throws or rejects does not affect the others or the store; it is
    * counted in `status().listenerErrors`.
    * @returns a function that unsubscribes
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `listener` is not a function
    * @example
    * ```ts
    * const unsubscribe = store.subscribe(({ snapshot, patches }) => {
@@ -272,6 +289,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * ```
    */
   subscribe(listener: ChangeListener<ChangeEvent<T, D>>): () => void {
+    checkFunction('listener', listener);
     return this.#subscribers.add(listener);
   }
 
@@ -303,8 +321,10 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * store (`reloadOnSignal`, `reloadOnFileChange`) register their own stop here. Hooks
    * run in reverse order of registration. On a store already closed, `hook` runs now.
    * @returns a function that unregisters the hook (a trigger stopped by hand calls it)
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `hook` is not a function
    */
   onClose(hook: () => void | Promise<void>): () => void {
+    checkFunction('hook', hook);
     if (this.#closing !== null) {
       void Promise.resolve()
         .then(hook)
@@ -320,8 +340,8 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   }
 
   /**
-   * Closes the store: stops its triggers and watchers (the {@link onClose} hooks),
-   * refuses every reload still waiting and every later one with `ERR_CLOSED`, waits for
+   * Closes the store: refuses every reload still waiting and every later one with
+   * `ERR_CLOSED`, stops its triggers and watchers (the {@link onClose} hooks), waits for
    * the transaction that holds the slot to end, then calls each participant's optional
    * `close()` in reverse registration order. `load()`, pins and garbage collection keep
    * working on the last snapshot. Calling it again returns the same promise.
@@ -337,6 +357,9 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   }
 
   async #shutDown(): Promise<void> {
+    // First, in the turn close() was called: no reload waiting now or asked for later can
+    // get the slot, even if the running one ends while a clean-up below awaits.
+    this.#queue.close(closedError);
     const failures: ReloadFailure[] = [];
     for (const hook of [...this.#closeHooks].reverse()) {
       try {
@@ -346,7 +369,6 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       }
     }
     this.#closeHooks.clear();
-    this.#queue.close(closedError);
     await this.#queue.idle();
     for (const participant of [...this.#host.participants].reverse()) {
       try {
@@ -364,7 +386,10 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     const snapshot = this.load();
     if (!isReloadError(error)) {
       const internal = new ReloadError('ERR_INTERNAL', [{ participant: null, phase: 'prepare', error: new InternalError('a reload failed with an unexpected error', { cause: error }) }]);
-      return { status: 'rejected', snapshot, error: internal };
+      const result: ReloadResult<T, D> = { status: 'rejected', snapshot, error: internal };
+      this.#status.record(result);
+      log.store('a requested reload failed with an unexpected error: %O', error);
+      return result;
     }
     const cancelled = hasErrorCode(error, 'ERR_ABORTED', 'ERR_CLOSED', 'ERR_ROLLBACK');
     return cancelled ? { status: 'aborted', snapshot, error } : { status: 'rejected', snapshot, error };
@@ -377,7 +402,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     for (const txn of this.#open) yield* rootsOf(txn.artifacts, 'transaction', `on generation ${txn.base?.generation ?? 0}`);
   }
 
-  #settle(transaction: Transaction<T, D, never>, result: ReloadResult<T, D>): void {
+  #settle(transaction: OpenTransaction, result: ReloadResult<T, D>): void {
     this.#open.delete(transaction);
     this.#status.record(result);
     if (result.status === 'rejected') log.store('reload rejected: %s', result.error.message);

@@ -1,4 +1,5 @@
-import { ArgumentError, SynchronizeError } from '../errors.js';
+import { SynchronizeError } from '../errors.js';
+import { checkMilliseconds, checkOptionalSignal } from '../internal/argument-checks.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 
 /**
@@ -72,18 +73,18 @@ export class PinRegistry<T, D> {
   /**
    * Resolves once no pin holds a generation below `below`.
    * @throws {SynchronizeError} `ERR_SYNC_TIMEOUT` or `ERR_ABORTED`
-   * @throws {ArgumentError} `ERR_ARGUMENT` when `timeoutMs` is not a number >= 0
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `timeoutMs` is not 0 to 2^31 - 1 ms or `Infinity`, or `signal` is not an AbortSignal
    */
-  waitUntilNoneBelow(below: number, options: SynchronizeOptions = {}): Promise<void> {
+  async waitUntilNoneBelow(below: number, options: SynchronizeOptions = {}): Promise<void> {
     const timeoutMs = options.timeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS;
-    // Checked before anything else: a NaN would otherwise wait for ever, and only when a pin is held.
-    if (typeof timeoutMs !== 'number' || Number.isNaN(timeoutMs) || timeoutMs < 0) {
-      return Promise.reject(new ArgumentError('timeoutMs', `must be a number of milliseconds >= 0 (or Infinity), got ${String(timeoutMs)}`));
-    }
-    if (!this.#holdsBelow(below)) return Promise.resolve();
+    // Checked before anything else: a NaN would otherwise wait for ever (and only when a
+    // pin is held), a delay past Node's timer limit would time out at once.
+    checkMilliseconds('timeoutMs', timeoutMs, { infinity: true });
+    checkOptionalSignal('signal', options.signal);
+    if (!this.#holdsBelow(below)) return;
     const { signal } = options;
-    if (signal?.aborted === true) return Promise.reject(this.#failure('ERR_ABORTED', below, signal.reason));
-    return new Promise<void>((resolve, reject) => {
+    if (signal?.aborted === true) throw this.#failure('ERR_ABORTED', below, signal.reason);
+    await new Promise<void>((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const cleanup = (): void => {
         this.#waiters = this.#waiters.filter((w) => w !== waiter);

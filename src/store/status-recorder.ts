@@ -3,7 +3,7 @@ import type { ReloadResult } from '../transaction/reload-result.js';
 
 /** How many reloads ended each way since the store was created (the cold start included). */
 export interface ReloadCounters {
-  /** Every transaction begun. */
+  /** Every reload begun: each transaction, and each load of a requested reload that failed before one could begin. */
   readonly attempted: number;
   /** Committed with a new generation and every commit hook succeeded. */
   readonly applied: number;

@@ -1,10 +1,10 @@
 import type { Patch } from 'immer';
 import { ReloadError } from '../errors.js';
 import { log } from '../internal/debug.js';
-import type { ParticipantRun } from '../pipeline/participant-run.js';
+import type { ParticipantRun } from './participant-run.js';
 import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
 import type { ReloadApplied, ReloadCommitted, ReloadUnchanged } from './reload-result.js';
-import type { TransactionHost, TransactionLifecycle } from './transaction.js';
+import type { TransactionHost, TransactionLifecycle } from './transaction-host.js';
 
 /** What {@link Transaction.prepare} built: everything a commit swaps in. */
 export interface PreparedParts<T, D> {

@@ -1,22 +1,19 @@
-import type { Immer, Patch } from 'immer';
-import type { Artifact, ArtifactStore, PutOptions } from '../artifacts/artifact-store.js';
+import type { Patch } from 'immer';
+import type { Artifact, PutOptions } from '../artifacts/artifact-store.js';
 import { ConfigurationError, ReloadError, TransactionStateError, hasErrorCode, type ReloadErrorCode, type ReloadFailure } from '../errors.js';
 import { log } from '../internal/debug.js';
 import { digestOf } from '../json/canonical-json.js';
-import { ParticipantRun } from '../pipeline/participant-run.js';
+import { ParticipantRun } from './participant-run.js';
 import { reconcile } from '../pipeline/reconcile.js';
 import { StageFailure, runStage } from '../pipeline/stage-failure.js';
 import { stageInput, type Recipe, type StagedChange } from '../pipeline/stage-input.js';
 import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
-import type { ArtifactWriter, Participant } from './participant.js';
+import type { ArtifactWriter } from './participant.js';
 import { PreparedTransaction } from './prepared-transaction.js';
 import type { Release } from './reload-queue.js';
 import type { ReloadResult } from './reload-result.js';
+import type { TransactionHost, TransactionLifecycle, TransactionState } from './transaction-host.js';
 
-export type { Recipe } from '../pipeline/stage-input.js';
-
-/** Where a transaction is in its life. */
-export type TransactionState = 'open' | 'preparing' | 'prepared' | 'rolling-back' | 'committed' | 'rejected' | 'aborted';
 
 /** Options of {@link ConfigStore.begin}: how the transaction runs. */
 export interface TransactionOptions {
@@ -31,48 +28,12 @@ export interface TransactionOptions {
 }
 
 /**
- * What a transaction needs from its store. The store implements it privately; it is
- * not part of the public API.
- */
-export interface TransactionHost<T, D> {
-  /** The store's own immer instance (auto-freeze off: recipe results are copied, never kept), for recipes. */
-  readonly immer: Immer;
-  /** Every participant, in registration order. */
-  readonly participants: readonly Participant<T>[];
-  /** Where participants write artifacts; `undefined` when the store has none. */
-  readonly artifacts: ArtifactStore | undefined;
-  /**
-   * Validates a candidate: the validated value (or a promise of it), or throws a
-   * ValidationError. `live` is the live config, which the validator may share nodes with.
-   */
-  validate(candidate: unknown, live: unknown): unknown;
-  /** Deep-freezes a participant's derived state. */
-  freeze<V>(value: V): V;
-  /** The live snapshot, `null` before the cold start. */
-  live(): Snapshot<T, D> | null;
-  /** Makes `snapshot` live. Must not throw. */
-  swap(snapshot: Snapshot<T, D>): void;
-  /** Called once when the transaction ends, however it ends, with how it ended. */
-  settle(transaction: Transaction<T, D, never>, result: ReloadResult<T, D>): void;
-}
-
-/** What a {@link PreparedTransaction} may do to the transaction it came from. */
-export interface TransactionLifecycle<T, D> {
-  /** @throws {TransactionStateError} `ERR_TXN_STATE` unless the transaction is in `state` */
-  expect(state: TransactionState, action: string): void;
-  /** Moves the transaction to `state` (`rolling-back`). */
-  enter(state: TransactionState): void;
-  /** Ends the transaction in `state`: releases the slot and settles `result` with the store. */
-  end(state: TransactionState, result: ReloadResult<T, D>): void;
-}
-
-/**
  * One change to a store: stage with {@link set} / {@link update}, then {@link prepare}
  * (all fallible work, nothing visible) and commit (a synchronous swap). Holds the
  * store's single reload slot from `begin()` until it ends; end it with commit,
  * rollback or {@link abort} (or `await using`), or every later reload waits.
  *
- * `prepare` is the pipeline, one stage after the other (docs/concepts.md): stage the
+ * `prepare` is the pipeline, one stage after the other (docs/architecture.md): stage the
  * input, validate, reconcile with the live config, digest, prepare the participants.
  * Commit and rollback belong to the {@link PreparedTransaction} it returns.
  *
@@ -241,9 +202,11 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   /** Rolls back what was prepared, ends the transaction, and returns the error to throw. */
   async #reject(error: unknown, run: ParticipantRun<T>): Promise<ReloadError> {
     const failure: ReloadFailure = error instanceof StageFailure ? error.failure : { participant: null, phase: 'prepare', error };
+    // Read before the rollback: a signal that fires while a real failure rolls back must
+    // not turn that failure into a clean abort.
+    const aborted = this.#signal.aborted;
     const rollbackFailures = await run.rollback();
     const failures = [failure, ...rollbackFailures];
-    const aborted = this.#signal.aborted;
     let code: ReloadErrorCode = 'ERR_PREPARE';
     if (aborted) code = rollbackFailures.length > 0 ? 'ERR_ROLLBACK' : 'ERR_ABORTED';
     else if (failure.phase === 'validate' && hasErrorCode(failure.error, 'ERR_VALIDATION')) code = 'ERR_VALIDATION';

@@ -808,11 +808,12 @@ describe('close', () => {
     const closed = store.close();
     expect(store.close()).toBe(closed);
     await sleep(5);
-    expect(journal).toEqual(['trigger 2 stopped', 'trigger 1 stopped', 'waiting ERR_CLOSED']);
+    // The waiting reload is refused first, in the turn close() was called.
+    expect(journal).toEqual(['waiting ERR_CLOSED', 'trigger 2 stopped', 'trigger 1 stopped']);
     hold.resolve();
     await closed;
     await Promise.all([running, waiting]);
-    expect(journal).toEqual(['trigger 2 stopped', 'trigger 1 stopped', 'waiting ERR_CLOSED', 'a.commit 2', 'b.commit 2', 'b.close', 'a.close']);
+    expect(journal).toEqual(['waiting ERR_CLOSED', 'trigger 2 stopped', 'trigger 1 stopped', 'a.commit 2', 'b.commit 2', 'b.close', 'a.close']);
     expect((await running).status).toBe('applied');
     expect(store.load().config.port).toBe(2);
   });
@@ -855,6 +856,117 @@ describe('close', () => {
     expect(error.code).toBe('ERR_CLOSED');
     expect(error.failures.map((f) => `${f.participant ?? 'store'}.${f.phase}`)).toEqual(['store.close', 'broken.close']);
     expect(fine).toEqual(['closed']);
+  });
+});
+
+describe('close, in the race with a reload that ends while clean-ups run', () => {
+  it('never lets a reload that was waiting commit, even when the running one ends during an async clean-up', async () => {
+    const hold = deferred();
+    const gated: Participant<ServerConfig> = {
+      name: 'gated',
+      prepare: async ({ config }) => {
+        if (config.port === 2) await hold.promise;
+        return {};
+      },
+    };
+    const store = await ConfigStore.create({ schema: serverSchema, initial: {}, participants: [gated] });
+    store.onClose(async () => {
+      hold.resolve();
+      await sleep(30);
+    });
+    const running = store.reload({ port: 2 });
+    await sleep(5);
+    const waiting = rejection(store.reload({ port: 3 }));
+    await store.close();
+    expect((await running).status).toBe('applied');
+    expect(await waiting).toMatchObject({ code: 'ERR_CLOSED' });
+    expect(store.load().config.port).toBe(2);
+  });
+});
+
+describe('the cold start', () => {
+  it('closes the store it does not return when a commit hook failed, so participants release what they hold', async () => {
+    const closed: string[] = [];
+    const holder: Participant<ServerConfig> = { name: 'holder', prepare: () => ({}), close: () => void closed.push('holder') };
+    const broken: Participant<ServerConfig> = {
+      name: 'broken',
+      prepare: () => ({
+        commit: () => {
+          throw new Error('cannot switch');
+        },
+      }),
+    };
+    const error = await rejection(ConfigStore.create({ schema: serverSchema, initial: {}, participants: [holder, broken] }));
+    expect(error).toMatchObject({ code: 'ERR_COMMIT' });
+    expect(closed).toEqual(['holder']);
+  });
+});
+
+describe('a signal that fires while a real failure rolls back', () => {
+  it('keeps the failure a rejection: ERR_PREPARE in the error and the status, not a clean abort', async () => {
+    let armed = false;
+    const slowRollback: Participant<ServerConfig> = { name: 'slow', prepare: () => ({ rollback: () => sleep(50) }) };
+    const failing: Participant<ServerConfig> = {
+      name: 'failing',
+      prepare: () => {
+        if (armed) throw new Error('refused');
+        return {};
+      },
+    };
+    const store = await ConfigStore.create({ schema: serverSchema, initial: {}, participants: [slowRollback, failing] });
+    armed = true;
+    const error = (await rejection(store.reload({ port: 2 }, { signal: AbortSignal.timeout(20) }))) as ReloadError;
+    expect(error.code).toBe('ERR_PREPARE');
+    expect(store.status()).toMatchObject({ lastReloadSuccessful: false, lastError: { code: 'ERR_PREPARE' }, counters: { rejected: 1, aborted: 0 } });
+  });
+});
+
+describe('bad arguments to the store', () => {
+  it.each<[string, (store: Awaited<ReturnType<typeof create>>) => unknown, string]>([
+    ['requestReload without a function', (store) => store.requestReload(42 as never), 'load'],
+    ['subscribe without a function', (store) => store.subscribe(42 as never), 'listener'],
+    ['onClose without a function', (store) => store.onClose(42 as never), 'hook'],
+  ])('refuses %s synchronously with ERR_ARGUMENT, changing nothing', async (_what, call, argument) => {
+    const store = await create();
+    expect(() => call(store)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', argument }) as Error);
+    expect(store.status()).toMatchObject({ lastReloadSuccessful: true, counters: { attempted: 1 } });
+    await store.close();
+  });
+
+  it.each<[string, Parameters<Awaited<ReturnType<typeof create>>['begin']>[0], string]>([
+    ['a signal that is not an AbortSignal', { signal: {} as AbortSignal }, 'signal'],
+    ['a force that is not a boolean', { force: 'yes' as unknown as boolean }, 'force'],
+  ])('refuses a reload with %s with ERR_ARGUMENT, before it counts as an attempt', async (_what, options, argument) => {
+    const store = await create();
+    await expect(store.reload({ port: 2 }, options)).rejects.toMatchObject({ code: 'ERR_ARGUMENT', argument });
+    expect(store.status()).toMatchObject({ lastReloadSuccessful: true, counters: { attempted: 1 } });
+  });
+
+  it('refuses a synchronize timeout past what a Node timer can wait, instead of timing out at once', async () => {
+    const store = await create();
+    using pin = store.pin();
+    await store.reload({ port: 2 });
+    await expect(store.synchronize({ timeoutMs: 3e9 })).rejects.toMatchObject({ code: 'ERR_ARGUMENT', argument: 'timeoutMs' });
+    await expect(store.synchronize({ signal: {} as AbortSignal })).rejects.toMatchObject({ code: 'ERR_ARGUMENT', argument: 'signal' });
+    expect(pin.released).toBe(false);
+  });
+});
+
+describe('a subscriber that returns a thenable', () => {
+  it('counts its rejection as a listener error, with no unhandled rejection, even when it is not a native promise', async () => {
+    const store = await create();
+    const unhandled: unknown[] = [];
+    const listener = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', listener);
+    try {
+      store.subscribe(() => ({ then: (_resolve: unknown, reject: (error: unknown) => void) => { reject(new Error('late')); } }) as unknown as Promise<void>);
+      await store.reload({ port: 2 });
+      await sleep(10);
+    } finally {
+      process.off('unhandledRejection', listener);
+    }
+    expect(unhandled).toEqual([]);
+    expect(store.status().listenerErrors).toBe(1);
   });
 });
 

@@ -5,9 +5,10 @@
  */
 import type { ReloadFailure } from '../errors.js';
 import { log } from '../internal/debug.js';
+import { isThenable } from '../internal/is-thenable.js';
 import { setMember } from '../json/plain-object.js';
-import type { Participant, PrepareContext, Prepared } from '../transaction/participant.js';
-import { StageFailure } from './stage-failure.js';
+import type { Participant, PrepareContext, Prepared } from './participant.js';
+import { StageFailure } from '../pipeline/stage-failure.js';
 
 interface PreparedParticipant {
   readonly name: string;
@@ -98,6 +99,3 @@ export class ParticipantRun<T> {
   }
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return (typeof value === 'object' || typeof value === 'function') && value !== null && typeof (value as { then?: unknown }).then === 'function';
-}

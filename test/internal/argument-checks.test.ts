@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkInteger, checkMilliseconds, checkNonEmptyString, describeValue } from '../../src/sources/argument-checks.js';
+import { checkInteger, checkMilliseconds, checkNonEmptyString, describeValue } from '../../src/internal/argument-checks.js';
 
 describe('argument checks', () => {
   it('name the argument and never echo a string, which may be a path or a secret', () => {
