@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 // dist/ (what users install), by aliasing the barrel import to dist/index.js.
 const publicApiTests = [
   'test/store/config-store.test.ts',
+  'test/store/config-store.options.test.ts',
+  'test/store/config-store.lifecycle.test.ts',
   'test/store/collect-garbage.test.ts',
   'test/store/pin-registry.test.ts',
   'test/transaction/transaction.test.ts',

@@ -22,6 +22,18 @@ export const serverSchema = {
   additionalProperties: false,
 } as const;
 
+/** The smallest schema with a default: one port. */
+export const portSchema = {
+  type: 'object',
+  properties: { port: { type: 'integer', default: 8080 } },
+  additionalProperties: false,
+} as const;
+
+/** The config of {@link portSchema}. */
+export interface PortConfig {
+  port: number;
+}
+
 export interface ServerConfig {
   port: number;
   debug: boolean;
