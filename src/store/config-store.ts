@@ -1,14 +1,14 @@
 import { Immer, enablePatches, freeze } from 'immer';
 import type { Ajv } from 'ajv';
 import type { Artifact, ArtifactStore, ExternalRoot, GcReport } from '../artifacts/artifact-store.js';
-import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
+import { ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
 import { checkFunction, checkOptionalBoolean, checkOptionalSignal } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { Subscribers, type ChangeListener } from '../pipeline/subscribers.js';
 import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
 import { compileValidator } from '../schema/validator.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
-import type { DerivedOf, Participant } from '../transaction/participant.js';
+import { checkParticipants, type DerivedOf, type Participant } from '../transaction/participant.js';
 import { ReloadQueue } from '../transaction/reload-queue.js';
 import type { ChangeEvent, ReloadCommitted, ReloadResult } from '../transaction/reload-result.js';
 import { RequestCoalescer } from '../transaction/request-coalescer.js';
@@ -416,27 +416,4 @@ function* rootsOf(artifacts: readonly Artifact[], kind: 'live' | 'pin' | 'transa
 
 function closedError(): ReloadError {
   return new ReloadError('ERR_CLOSED', [{ participant: null, phase: 'wait', error: new Error('the store is closed') }], 'the store is closed');
-}
-
-/**
- * The participants, checked: each has a non-empty string name unique in the store and a
- * prepare function. Any name is safe as a key of `snapshot.derived`, `__proto__` too.
- * @throws {ArgumentError} `ERR_ARGUMENT`
- */
-function checkParticipants<T>(participants: readonly Participant<T>[]): readonly Participant<T>[] {
-  // Checked as what JavaScript callers may pass, not as what the types promise.
-  const given: unknown = participants;
-  if (!Array.isArray(given)) throw new ArgumentError('participants', 'must be an array');
-  const seen = new Set<string>();
-  (given as readonly unknown[]).forEach((participant, index) => {
-    const where = `participants[${index}]`;
-    if (typeof participant !== 'object' || participant === null) throw new ArgumentError(where, 'must be an object');
-    const { name, prepare, close } = participant as Partial<Record<'name' | 'prepare' | 'close', unknown>>;
-    if (typeof name !== 'string' || name === '') throw new ArgumentError(`${where}.name`, 'every participant needs a non-empty name');
-    if (seen.has(name)) throw new ArgumentError(`${where}.name`, `two participants are named ${JSON.stringify(name)}`);
-    if (typeof prepare !== 'function') throw new ArgumentError(`${where}.prepare`, `participant ${name} has no prepare()`);
-    if (close !== undefined && typeof close !== 'function') throw new ArgumentError(`${where}.close`, 'must be a function when given');
-    seen.add(name);
-  });
-  return participants;
 }

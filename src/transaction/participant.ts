@@ -1,4 +1,5 @@
 import type { Patch } from 'immer';
+import { ArgumentError } from '../errors.js';
 import type { Artifact, PutOptions } from '../artifacts/artifact-store.js';
 import type { DeepReadonly } from '../snapshot/deep-readonly.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
@@ -85,3 +86,26 @@ export type DerivedOf<P extends readonly Participant[]> = {
 
 /** The `derived` type of what a prepare returned. */
 type DerivedIn<R> = R extends { readonly derived?: infer D } ? Exclude<D, undefined> : never;
+
+/**
+ * The participants, checked: each has a non-empty string name unique in the store and a
+ * prepare function. Any name is safe as a key of `snapshot.derived`, `__proto__` too.
+ * @throws {ArgumentError} `ERR_ARGUMENT`
+ */
+export function checkParticipants<T>(participants: readonly Participant<T>[]): readonly Participant<T>[] {
+  // Checked as what JavaScript callers may pass, not as what the types promise.
+  const given: unknown = participants;
+  if (!Array.isArray(given)) throw new ArgumentError('participants', 'must be an array');
+  const seen = new Set<string>();
+  (given as readonly unknown[]).forEach((participant, index) => {
+    const where = `participants[${index}]`;
+    if (typeof participant !== 'object' || participant === null) throw new ArgumentError(where, 'must be an object');
+    const { name, prepare, close } = participant as Partial<Record<'name' | 'prepare' | 'close', unknown>>;
+    if (typeof name !== 'string' || name === '') throw new ArgumentError(`${where}.name`, 'every participant needs a non-empty name');
+    if (seen.has(name)) throw new ArgumentError(`${where}.name`, `two participants are named ${JSON.stringify(name)}`);
+    if (typeof prepare !== 'function') throw new ArgumentError(`${where}.prepare`, `participant ${name} has no prepare()`);
+    if (close !== undefined && typeof close !== 'function') throw new ArgumentError(`${where}.close`, 'must be a function when given');
+    seen.add(name);
+  });
+  return participants;
+}
