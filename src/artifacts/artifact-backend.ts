@@ -41,9 +41,13 @@ export interface BackendCheckOptions {
  * The engine calls a backend only with file names it has checked (`<name>-<sha256>`,
  * never starting with a dot, never containing a path separator), so a backend may keep
  * files of its own (temporary files) under names that start with a dot. The engine
- * never calls `writeIfAbsent` or `check` for a file name while it removes that file,
- * and never removes a file a root holds. Any error a method throws that is not an
- * {@link ArtifactError} reaches the caller as `ERR_ARTIFACT_IO` with it as `cause`.
+ * never calls `writeIfAbsent` for a file name while it removes that file, nor starts
+ * removing a file while a `writeIfAbsent` of it runs, and never removes a file a root
+ * holds. It never *starts* a `check` of a file while it removes that file, but a
+ * collection may start removing an unrooted file while a `check` of it runs: `check`
+ * then reports the bytes it read or the file as missing, whichever it saw. Any error
+ * a method throws that is not an {@link ArtifactError} reaches the caller as
+ * `ERR_ARTIFACT_IO` with it as `cause`.
  *
  * @example
  * ```ts
@@ -78,7 +82,8 @@ export interface ArtifactBackend {
   writeIfAbsent(fileName: string, bytes: Uint8Array, options: WriteIfAbsentOptions): Promise<WriteIfAbsentResult>;
   /**
    * Checks that the file stored under `fileName` has `options.size` bytes hashing to
-   * `options.digest`.
+   * `options.digest`. May run while the file is removed (see above): a file gone before
+   * it could be read is missing.
    * @throws {ArtifactError} `ERR_ARTIFACT_INTEGRITY` (missing, or other bytes),
    *   `ERR_ARTIFACT_UNSAFE_PATH` (not a regular file); anything else for a failure to read
    */

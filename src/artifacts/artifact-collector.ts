@@ -16,8 +16,8 @@
  */
 import { ArtifactError } from '../errors.js';
 import { log } from '../internal/debug.js';
-// Types only: the engine imports this file's code, this file only its vocabulary.
-import type { Artifact, ArtifactLease, CollectOptions, ExternalRoot, GcEntry, GcReport, GcRoot } from './artifact-store.js';
+import type { Artifact, ArtifactLease } from './artifact.js';
+import type { CollectOptions, ExternalRoot, GcEntry, GcReport, GcRoot } from './gc-report.js';
 
 /** What the engine lets the collector do with its artifacts. */
 export interface CollectorBackend {

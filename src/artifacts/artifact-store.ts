@@ -11,22 +11,17 @@
 import { ArgumentError, ArtifactError } from '../errors.js';
 import { log } from '../internal/debug.js';
 import { sha256Hex } from '../internal/sha256.js';
+import type { Artifact, ArtifactLease } from './artifact.js';
 import type { ArtifactBackend, BackendFile } from './artifact-backend.js';
 import { ArtifactCollector } from './artifact-collector.js';
 import { artifactFileName, checkArtifactName, parseArtifactFileName } from './artifact-name.js';
 import { asArtifactError } from './as-artifact-error.js';
+import type { CollectOptions, GcReport } from './gc-report.js';
 
-/** A stored artifact. Two artifacts with the same `path` have the same bytes. */
-export interface Artifact {
-  /** The logical name given to `put` (e.g. `runc-debug`). */
-  readonly name: string;
-  /** SHA-256 of the bytes, lowercase hex. */
-  readonly digest: string;
-  /** Where the bytes are, as the backend locates them: an absolute file path for {@link FsArtifactStore}. The identity of an artifact. */
-  readonly path: string;
-  /** Size in bytes. */
-  readonly size: number;
-}
+// Transitional: src/snapshot, src/transaction, src/store and test/helpers still import these
+// from here. Once they import from artifact.ts and gc-report.ts, delete these two lines.
+export type { Artifact } from './artifact.js';
+export type { ExternalRoot, GcReport } from './gc-report.js';
 
 /** Options of {@link ArtifactStore.put}. */
 export interface PutOptions {
@@ -42,68 +37,6 @@ export interface ArtifactStoreOptions {
    * files that processes which outlived the previous daemon still use.
    */
   readonly keep?: Iterable<string | Artifact>;
-}
-
-/** A declared use of an artifact: a GC root until released. */
-export interface ArtifactLease extends Disposable {
-  /** The leased artifact. */
-  readonly artifact: Artifact;
-  /** Who holds it, for reports (e.g. `container c1`). */
-  readonly holder: string;
-  /** True once released. */
-  readonly released: boolean;
-  /** Ends the lease. Releasing twice does nothing. */
-  release(): void;
-}
-
-/** Why an artifact is kept by a garbage collection. */
-export type GcRootKind = 'live' | 'pin' | 'transaction' | 'lease' | 'keep' | 'in-flight';
-
-/** One root holding an artifact. */
-export interface GcRoot {
-  /** What kind of root. */
-  readonly kind: GcRootKind;
-  /** Which one: `generation 4`, `container c1`, … */
-  readonly detail: string;
-}
-
-/** A root held outside the artifact store (a snapshot, a pin, an open transaction). */
-export interface ExternalRoot {
-  /** The artifact held. */
-  readonly artifact: Artifact;
-  /** What holds it. */
-  readonly root: GcRoot;
-}
-
-/** What happened to one artifact in a collection. */
-export interface GcEntry {
-  /** The artifact. */
-  readonly artifact: Artifact;
-  /** Every root that holds it; empty when it was (or would be) removed. */
-  readonly roots: readonly GcRoot[];
-  /** `kept`, `removed`, or `would-remove` in a dry run. */
-  readonly action: 'kept' | 'removed' | 'would-remove';
-}
-
-/** The report of a garbage collection. */
-export interface GcReport {
-  /** True when nothing was deleted: `removed` lists what would have been. */
-  readonly dryRun: boolean;
-  /** Every artifact the store holds, each with its roots and what happened to it. */
-  readonly entries: readonly GcEntry[];
-  /** The artifacts removed (or, in a dry run, that would be). */
-  readonly removed: readonly Artifact[];
-}
-
-/** Options of {@link ArtifactStore.collect}. */
-export interface CollectOptions {
-  /** Report only; delete nothing. */
-  readonly dryRun?: boolean;
-  /**
-   * Roots held outside the store. Called again right before each deletion, so a root
-   * that appears while the collection runs is honoured.
-   */
-  readonly roots?: () => Iterable<ExternalRoot>;
 }
 
 /** The file mode of an artifact when `put` is given none. */
@@ -176,13 +109,19 @@ export class ArtifactStore {
   /**
    * Checks that the artifact's bytes still hash to its digest. Waits for a deletion or
    * a put of its path in progress, so "lease, then verify" detects a removed artifact.
+   * A verify does not root the artifact: without a lease, a collection may remove it
+   * while it is checked, and verify then reports what it read or that the file is missing.
    * @throws {ArtifactError} `ERR_ARTIFACT_INTEGRITY` when missing or changed,
    *   `ERR_ARTIFACT_UNSAFE_PATH` when not an artifact of this store (or a symlink or
    *   non-regular file stands at its path), `ERR_ARTIFACT_IO`
    */
   async verify(artifact: Artifact): Promise<void> {
     const fileName = this.#ownFileName(artifact);
-    await this.#collector.settled(artifact.path);
+    // settled() resolves a turn after it looked, and a collection may mark the path in that
+    // turn: look again in the turn that starts the check, as ArtifactBackend promises.
+    do {
+      await this.#collector.settled(artifact.path);
+    } while (this.#collector.isDeleting(artifact.path));
     try {
       await this.#backend.check(fileName, { digest: artifact.digest, size: artifact.size });
     } catch (error) {
@@ -234,7 +173,7 @@ export class ArtifactStore {
 
   async #remove(artifact: Artifact): Promise<void> {
     try {
-      await this.#backend.remove(`${artifact.name}-${artifact.digest}`);
+      await this.#backend.remove(artifactFileName(artifact.name, artifact.digest));
     } catch (error) {
       throw asArtifactError(error, artifact.path, artifact.digest, 'cannot remove artifact');
     }
@@ -243,10 +182,14 @@ export class ArtifactStore {
 
   /** The artifact's file name, after checking that its path is the one this store gives its name and digest. */
   #ownFileName(artifact: Artifact): string {
-    const fileName = `${artifact.name}-${artifact.digest}`;
-    if (parseArtifactFileName(fileName) === undefined || this.#backend.locate(fileName) !== artifact.path) {
-      throw new ArtifactError('ERR_ARTIFACT_UNSAFE_PATH', 'not an artifact of this store', { path: artifact.path, digest: artifact.digest });
+    let fileName: string;
+    try {
+      fileName = artifactFileName(artifact.name, artifact.digest);
+    } catch (error) {
+      // A refused name or a malformed digest: no store hands out such an artifact.
+      throw notOwnArtifact(artifact, error);
     }
+    if (this.#backend.locate(fileName) !== artifact.path) throw notOwnArtifact(artifact);
     return fileName;
   }
 
@@ -270,6 +213,11 @@ export class ArtifactStore {
     }
     return undefined;
   }
+}
+
+/** `ERR_ARTIFACT_UNSAFE_PATH` for an artifact this store did not hand out (or one forged to look like it). */
+function notOwnArtifact(artifact: Artifact, cause?: unknown): ArtifactError {
+  return new ArtifactError('ERR_ARTIFACT_UNSAFE_PATH', 'not an artifact of this store', { path: artifact.path, digest: artifact.digest, cause });
 }
 
 /** A frozen artifact record with exactly the contract's fields. */

@@ -7,7 +7,8 @@ import { resolve } from 'node:path';
 
 import { type FileSystem, resolveFileSystem } from '../file-system.js';
 import { log } from '../internal/debug.js';
-import { type Artifact, ArtifactStore } from './artifact-store.js';
+import type { Artifact } from './artifact.js';
+import { ArtifactStore } from './artifact-store.js';
 import { FsArtifactBackend } from './fs-artifact-backend.js';
 
 /** Options of {@link FsArtifactStore.open}. */

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { ArtifactCollector, type CollectorBackend } from '../../src/artifacts/artifact-collector.js';
-import type { Artifact, ExternalRoot } from '../../src/artifacts/artifact-store.js';
+import type { Artifact } from '../../src/artifacts/artifact.js';
+import type { ExternalRoot } from '../../src/artifacts/gc-report.js';
 import { expectArtifactError } from '../helpers/artifact-errors.js';
 
 function artifact(name: string): Artifact {

@@ -7,7 +7,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 
 import type { ArtifactBackend } from '../../src/artifacts/artifact-backend.js';
-import { ArtifactStore, type ExternalRoot } from '../../src/artifacts/artifact-store.js';
+import { ArtifactStore } from '../../src/artifacts/artifact-store.js';
+import type { ExternalRoot } from '../../src/artifacts/gc-report.js';
 import { MemoryArtifactBackend } from '../../src/artifacts/memory-artifact-backend.js';
 import { ArtifactError } from '../../src/errors.js';
 import { sha256Hex } from '../../src/internal/sha256.js';
@@ -355,6 +356,43 @@ describe('ArtifactStore', () => {
       expect(events).toEqual(['created', 'removed', 'created']);
       expect((await store.collect()).entries[0]?.roots).toEqual([{ kind: 'lease', detail: 'container c1' }]);
       lease.release();
+    });
+
+    it('never starts a check of a file while removing it, in whatever turn the collection decides', async () => {
+      const checksDuringRemoval: number[] = [];
+      // Start verify 0, 1, 2, … microtask turns after the listing resolves, so that one run
+      // lands the collection's mark between verify's wait and its check.
+      for (let turns = 0; turns < 30; turns++) {
+        const inner = new MemoryArtifactBackend();
+        const hold = artifactGate();
+        let removing = false;
+        const backend = backendWith(inner, {
+          remove: async (fileName) => {
+            removing = true;
+            await hold.promise;
+            await inner.remove(fileName);
+            removing = false;
+          },
+          check: (fileName, options) => {
+            if (removing) checksDuringRemoval.push(turns);
+            return inner.check(fileName, options);
+          },
+        });
+        const store = new ArtifactStore(backend);
+        const a = await store.put('x', 'content');
+        const collecting = store.collect();
+        for (let turn = 0; turn < turns; turn++) await Promise.resolve();
+        // Either outcome is right: intact before the removal, missing after it.
+        const verifying = store.verify(a).then(
+          () => 'intact',
+          (error: unknown) => (error instanceof ArtifactError ? error.code : error),
+        );
+        await sleep(1);
+        hold.open();
+        expect((await collecting).removed).toEqual([a]);
+        expect(['intact', 'ERR_ARTIFACT_INTEGRITY']).toContain(await verifying);
+      }
+      expect(checksDuringRemoval).toEqual([]);
     });
   });
 

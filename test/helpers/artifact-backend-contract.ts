@@ -1,5 +1,7 @@
 // The behaviour every ArtifactBackend must have. Each backend's test file calls
-// describeArtifactBackendContract with a factory; a third-party backend can run it too.
+// describeArtifactBackendContract with a factory. Nothing under test/ is published: a
+// third-party backend copies this file, with ./artifact-errors.ts and ./rejection.ts and
+// the src/ imports pointed at txconfig and node:crypto (docs/artifacts.md, "Writing a backend").
 // What the engine adds on top (names, leases, the race with collections) is tested once,
 // in test/artifacts/artifact-store.test.ts.
 import { afterEach, describe, expect, it } from 'vitest';
