@@ -24,13 +24,13 @@ const LAYERS = [
   { name: 'sources', paths: ['src/sources'] },
 ];
 
-/** One `import-x/no-restricted-paths` zone a layer: everything above it is out of bounds. */
-const layerZones = LAYERS.slice(0, -1).map((layer, index) => {
+/** One `import-x/no-restricted-paths` zone a layer: everything above it, the barrel included, is out of bounds. */
+const layerZones = LAYERS.map((layer, index) => {
   const above = LAYERS.slice(index + 1);
   return {
     target: layer.paths,
     from: [...above.flatMap((higher) => higher.paths), 'src/index.ts'],
-    message: `Imports go down the layers (docs/architecture.md): ${layer.name} may not import from ${above.map((higher) => higher.name).join(', ')} or the barrel.`,
+    message: `Imports go down the layers (docs/architecture.md): ${layer.name} may not import from ${[...above.map((higher) => higher.name), 'the barrel'].join(', ')}.`,
   };
 });
 
