@@ -9,6 +9,7 @@
  * garbage collection (through {@link ArtifactCollector}). A backend only stores bytes.
  */
 import { ArgumentError, ArtifactError } from '../errors.js';
+import { describeValue } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { sha256Hex } from '../internal/sha256.js';
 import type { Artifact, ArtifactLease } from './artifact.js';
@@ -17,11 +18,6 @@ import { ArtifactCollector } from './artifact-collector.js';
 import { artifactFileName, checkArtifactName, parseArtifactFileName } from './artifact-name.js';
 import { asArtifactError } from './as-artifact-error.js';
 import type { CollectOptions, GcReport } from './gc-report.js';
-
-// Transitional: src/snapshot, src/transaction, src/store and test/helpers still import these
-// from here. Once they import from artifact.ts and gc-report.ts, delete these two lines.
-export type { Artifact } from './artifact.js';
-export type { ExternalRoot, GcReport } from './gc-report.js';
 
 /** Options of {@link ArtifactStore.put}. */
 export interface PutOptions {
@@ -229,13 +225,13 @@ function freezeArtifact(name: string, digest: string, path: string, size: number
 function contentBytes(content: unknown): Buffer {
   if (typeof content === 'string') return Buffer.from(content, 'utf8');
   if (content instanceof Uint8Array) return Buffer.from(content);
-  throw new ArgumentError('content', `must be a string or a Uint8Array, not ${describeValue(content)}`);
+  throw new ArgumentError('content', `must be a string or a Uint8Array, got ${describeValue(content)}`);
 }
 
 /** `mode` when it is a valid permission mode (an integer from 0 to 0o7777). */
 function checkMode(mode: unknown): number {
   if (typeof mode !== 'number' || !Number.isInteger(mode) || mode < 0 || mode > 0o7777) {
-    throw new ArgumentError('mode', `must be an integer from 0 to 0o7777, not ${describeValue(mode)}`);
+    throw new ArgumentError('mode', `must be an integer from 0 to 0o7777, got ${describeValue(mode)}`);
   }
   return mode;
 }
@@ -244,20 +240,14 @@ function checkMode(mode: unknown): number {
 function keepEntries(keep: unknown): (string | Artifact)[] {
   if (keep === undefined) return [];
   if (typeof keep !== 'object' || keep === null || !(Symbol.iterator in keep)) {
-    throw new ArgumentError('keep', `must be an iterable of file names, paths or artifacts, not ${describeValue(keep)}`);
+    throw new ArgumentError('keep', `must be an iterable of file names, paths or artifacts, got ${describeValue(keep)}`);
   }
   const entries = [...(keep as Iterable<unknown>)];
   for (const entry of entries) {
     const isArtifact = typeof entry === 'object' && entry !== null && typeof (entry as { path?: unknown }).path === 'string';
     if (typeof entry !== 'string' && !isArtifact) {
-      throw new ArgumentError('keep', `entries must be file names, paths or artifacts, not ${describeValue(entry)}`);
+      throw new ArgumentError('keep', `entries must be file names, paths or artifacts, got ${describeValue(entry)}`);
     }
   }
   return entries as (string | Artifact)[];
-}
-
-function describeValue(value: unknown): string {
-  if (value === null) return 'null';
-  if (typeof value === 'number') return String(value);
-  return typeof value;
 }

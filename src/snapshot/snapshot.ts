@@ -1,4 +1,4 @@
-import type { Artifact } from '../artifacts/artifact-store.js';
+import type { Artifact } from '../artifacts/artifact.js';
 import type { DeepReadonly } from './deep-readonly.js';
 
 /**

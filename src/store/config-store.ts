@@ -1,6 +1,8 @@
 import { Immer, enablePatches, freeze } from 'immer';
 import type { Ajv } from 'ajv';
-import type { Artifact, ArtifactStore, ExternalRoot, GcReport } from '../artifacts/artifact-store.js';
+import type { Artifact } from '../artifacts/artifact.js';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { ExternalRoot, GcReport } from '../artifacts/gc-report.js';
 import { ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
 import { checkFunction, checkOptionalBoolean, checkOptionalSignal } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';

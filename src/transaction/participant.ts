@@ -1,6 +1,7 @@
 import type { Patch } from 'immer';
 import { ArgumentError } from '../errors.js';
-import type { Artifact, PutOptions } from '../artifacts/artifact-store.js';
+import type { Artifact } from '../artifacts/artifact.js';
+import type { PutOptions } from '../artifacts/artifact-store.js';
 import type { DeepReadonly } from '../snapshot/deep-readonly.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 

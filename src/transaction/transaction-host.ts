@@ -4,7 +4,8 @@
  * do to the transaction it came from ({@link TransactionLifecycle}). Neither is public.
  */
 import type { Immer } from 'immer';
-import type { Artifact, ArtifactStore } from '../artifacts/artifact-store.js';
+import type { Artifact } from '../artifacts/artifact.js';
+import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { Participant } from './participant.js';
 import type { ReloadResult } from './reload-result.js';

@@ -1,5 +1,6 @@
 import type { Patch } from 'immer';
-import type { Artifact, PutOptions } from '../artifacts/artifact-store.js';
+import type { Artifact } from '../artifacts/artifact.js';
+import type { PutOptions } from '../artifacts/artifact-store.js';
 import { ConfigurationError, ReloadError, TransactionStateError, hasErrorCode, type ReloadErrorCode, type ReloadFailure } from '../errors.js';
 import { log } from '../internal/debug.js';
 import { digestOf } from '../json/canonical-json.js';

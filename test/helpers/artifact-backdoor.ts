@@ -2,7 +2,8 @@
 // and mode behind an artifact, and ways to damage them, as an operator could on disk.
 // The store is the real engine over a real memory backend whose map the test holds.
 import type { ArtifactBackend } from '../../src/artifacts/artifact-backend.js';
-import { type Artifact, ArtifactStore, type ArtifactStoreOptions } from '../../src/artifacts/artifact-store.js';
+import type { Artifact } from '../../src/artifacts/artifact.js';
+import { ArtifactStore, type ArtifactStoreOptions } from '../../src/artifacts/artifact-store.js';
 import { MEMORY_PATH_PREFIX, type MemoryFile, MemoryArtifactBackend } from '../../src/artifacts/memory-artifact-backend.js';
 
 /** Reads and damages what a memory-backed store holds, behind its back. */
