@@ -10,6 +10,7 @@ import type { ConfigWatcher } from '../../src/sources/watch-config-file.js';
 import type { ReloadResult } from '../../src/transaction/reload-result.js';
 import { captureLog } from '../helpers/capture-log.js';
 import { eventually } from '../helpers/watch-recorder.js';
+import { unhandledRejections } from '../helpers/unhandled-rejections.js';
 
 type Result = ReloadResult<unknown, unknown>;
 
@@ -225,12 +226,3 @@ describe('reloadOnFileChange: lifecycle', () => {
   });
 });
 
-/** Records unhandled rejections while it is in scope. */
-function unhandledRejections(): { readonly reasons: unknown[] } & Disposable {
-  const reasons: unknown[] = [];
-  const record = (reason: unknown): void => {
-    reasons.push(reason);
-  };
-  process.on('unhandledRejection', record);
-  return { reasons, [Symbol.dispose]: () => process.off('unhandledRejection', record) };
-}

@@ -12,6 +12,7 @@ import { ReloadError } from '../../src/errors.js';
 import type { ReloadResult as AnyReloadResult } from '../../src/transaction/reload-result.js';
 import { captureLog } from '../helpers/capture-log.js';
 import { eventually } from '../helpers/watch-recorder.js';
+import { unhandledRejections } from '../helpers/unhandled-rejections.js';
 
 const script = fileURLToPath(new URL('../helpers/reload-on-signal.js', import.meta.url));
 
@@ -207,15 +208,6 @@ describe('reloadOnSignal in this process', () => {
     };
   }
 
-  /** Records unhandled rejections while it is in scope. */
-  function unhandledRejections(): { readonly reasons: unknown[] } & Disposable {
-    const reasons: unknown[] = [];
-    const record = (reason: unknown): void => {
-      reasons.push(reason);
-    };
-    process.on('unhandledRejection', record);
-    return { reasons, [Symbol.dispose]: () => process.off('unhandledRejection', record) };
-  }
 
   // Triggers a test leaves installed; removed after it, whatever it did.
   const installed: (() => void)[] = [];

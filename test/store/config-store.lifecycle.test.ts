@@ -9,6 +9,7 @@ import {
   type Participant,
 } from '../../src/index.js';
 import { rejection } from '../helpers/rejection.js';
+import { unhandledRejections } from '../helpers/unhandled-rejections.js';
 import { deferred, portSchema, recording, serverSchema, sleep, type Journal, type ServerConfig } from '../helpers/store-fixtures.js';
 
 const create = (initial: unknown = {}, participants: ReturnType<typeof recording>[] = []) =>
@@ -290,17 +291,11 @@ describe('a signal that fires while a real failure rolls back', () => {
 describe('a subscriber that returns a thenable', () => {
   it('counts its rejection as a listener error, with no unhandled rejection, even when it is not a native promise', async () => {
     const store = await create();
-    const unhandled: unknown[] = [];
-    const listener = (reason: unknown): void => void unhandled.push(reason);
-    process.on('unhandledRejection', listener);
-    try {
-      store.subscribe(() => ({ then: (_resolve: unknown, reject: (error: unknown) => void) => { reject(new Error('late')); } }) as unknown as Promise<void>);
-      await store.reload({ port: 2 });
-      await sleep(10);
-    } finally {
-      process.off('unhandledRejection', listener);
-    }
-    expect(unhandled).toEqual([]);
+    using unhandled = unhandledRejections();
+    store.subscribe(() => ({ then: (_resolve: unknown, reject: (error: unknown) => void) => { reject(new Error('late')); } }) as unknown as Promise<void>);
+    await store.reload({ port: 2 });
+    await sleep(10);
+    expect(unhandled.reasons).toEqual([]);
     expect(store.status().listenerErrors).toBe(1);
   });
 });

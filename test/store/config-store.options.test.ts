@@ -13,6 +13,7 @@ import {
   type Participant,
 } from '../../src/index.js';
 import { rejection } from '../helpers/rejection.js';
+import { unhandledRejections } from '../helpers/unhandled-rejections.js';
 import { portSchema, recording, serverSchema, sleep, type PortConfig } from '../helpers/store-fixtures.js';
 
 const create = (initial: unknown = {}, participants: ReturnType<typeof recording>[] = []) =>
@@ -95,23 +96,17 @@ describe('schemas the validator must await or walk with care', () => {
   } as const;
 
   it('validates an $async JSON Schema: a config that fails it is rejected, never applied, with no unhandled rejection', async () => {
-    const unhandled: unknown[] = [];
-    const listener = (reason: unknown): void => void unhandled.push(reason);
-    process.on('unhandledRejection', listener);
-    try {
-      const store = await ConfigStore.create({ schema: asyncSchema, initial: {} });
-      expect(store.load().config).toEqual({ port: 8080 });
-      const live = store.load();
-      const error = (await rejection(store.reload({ port: 0 }))) as ReloadError;
-      expect(error.code).toBe('ERR_VALIDATION');
-      expect(error.issues.map((issue) => issue.path)).toEqual(['/port']);
-      expect(store.load()).toBe(live);
-      expect((await rejection(ConfigStore.create({ schema: asyncSchema, initial: { port: 'x' } })))).toMatchObject({ code: 'ERR_VALIDATION' });
-      await sleep(10);
-    } finally {
-      process.off('unhandledRejection', listener);
-    }
-    expect(unhandled).toEqual([]);
+    using unhandled = unhandledRejections();
+    const store = await ConfigStore.create({ schema: asyncSchema, initial: {} });
+    expect(store.load().config).toEqual({ port: 8080 });
+    const live = store.load();
+    const error = (await rejection(store.reload({ port: 0 }))) as ReloadError;
+    expect(error.code).toBe('ERR_VALIDATION');
+    expect(error.issues.map((issue) => issue.path)).toEqual(['/port']);
+    expect(store.load()).toBe(live);
+    expect(await rejection(ConfigStore.create({ schema: asyncSchema, initial: { port: 'x' } }))).toMatchObject({ code: 'ERR_VALIDATION' });
+    await sleep(10);
+    expect(unhandled.reasons).toEqual([]);
   });
 
   it('refuses an object whose prototype chain has no constructor with ERR_VALIDATION at its path', async () => {

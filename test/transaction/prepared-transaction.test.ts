@@ -1,24 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigStore, type ChangeEvent, type Participant } from '../../src/index.js';
 import { recording, serverSchema, sleep, type Journal, type ServerConfig } from '../helpers/store-fixtures.js';
+import { unhandledRejections } from '../helpers/unhandled-rejections.js';
 
 const create = (participants: Participant<ServerConfig>[] = []) => ConfigStore.create({ schema: serverSchema, initial: {}, participants });
 
 /** Collects the unhandled rejections of the process while `run` runs, and a little after. */
 async function unhandledRejectionsDuring(run: () => Promise<void>): Promise<unknown[]> {
-  const seen: unknown[] = [];
-  const listener = (reason: unknown): void => {
-    seen.push(reason);
-  };
-  process.on('unhandledRejection', listener);
-  try {
-    await run();
-    // Unhandled rejections are reported after the microtask queue drains.
-    await sleep(20);
-  } finally {
-    process.off('unhandledRejection', listener);
-  }
-  return seen;
+  using unhandled = unhandledRejections();
+  await run();
+  // Unhandled rejections are reported after the microtask queue drains.
+  await sleep(20);
+  return [...unhandled.reasons];
 }
 
 describe('PreparedTransaction.commit', () => {
