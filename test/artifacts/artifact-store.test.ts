@@ -15,12 +15,9 @@ import { sha256Hex } from '../../src/internal/sha256.js';
 import { artifactGate, backendWith, memoryStoreWithBackdoor } from '../helpers/artifact-backdoor.js';
 import { expectArgumentError, expectArtifactError, expectArtifactErrorSync } from '../helpers/artifact-errors.js';
 import { rejection, thrownBy } from '../helpers/rejection.js';
+import { errnoError } from '../helpers/errno-error.js';
 
 const create = memoryStoreWithBackdoor;
-
-function errno(code: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: injected`), { code });
-}
 
 describe('ArtifactStore', () => {
   describe('put', () => {
@@ -439,7 +436,7 @@ describe('ArtifactStore', () => {
     };
 
     it('reports a failed write as ERR_ARTIFACT_IO with the path, the digest and the failure as cause', async () => {
-      const cause = errno('ENOSPC');
+      const cause = errnoError('ENOSPC');
       const store = new ArtifactStore(failing('writeIfAbsent', cause));
       const error = await expectArtifactError(store.put('x', 'content'), 'ERR_ARTIFACT_IO');
       expect(error).toMatchObject({ path: `memory:x-${sha256Hex('content')}`, digest: sha256Hex('content'), cause });
@@ -460,7 +457,7 @@ describe('ArtifactStore', () => {
     });
 
     it('reports a failed listing as ERR_ARTIFACT_IO, from list and from collect', async () => {
-      const store = new ArtifactStore(failing('list', errno('EIO')));
+      const store = new ArtifactStore(failing('list', errnoError('EIO')));
       await expectArtifactError(store.list(), 'ERR_ARTIFACT_IO');
       await expectArtifactError(store.collect(), 'ERR_ARTIFACT_IO');
     });
@@ -471,7 +468,7 @@ describe('ArtifactStore', () => {
       const a = await seed.put('a', 'a');
       const b = await seed.put('b', 'b');
       const store = new ArtifactStore(
-        backendWith(backend, { remove: (fileName) => (fileName.startsWith('a-') ? Promise.reject(errno('EIO')) : backend.remove(fileName)) }),
+        backendWith(backend, { remove: (fileName) => (fileName.startsWith('a-') ? Promise.reject(errnoError('EIO')) : backend.remove(fileName)) }),
       );
       const error = await expectArtifactError(store.collect(), 'ERR_ARTIFACT_IO');
       expect(error.cause).toMatchObject({ code: 'ERR_ARTIFACT_IO', path: a.path, cause: { code: 'EIO' } });

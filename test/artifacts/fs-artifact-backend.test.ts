@@ -10,6 +10,7 @@ import { defaultFileSystem, type FileSystem, resolveFileSystem } from '../../src
 import { describeArtifactBackendContract, fileOf } from '../helpers/artifact-backend-contract.js';
 import { expectArtifactError } from '../helpers/artifact-errors.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
+import { errnoError } from '../helpers/errno-error.js';
 
 describeArtifactBackendContract('FsArtifactBackend', async () => {
   const dir = await makeTempDir();
@@ -28,10 +29,6 @@ describeArtifactBackendContract('FsArtifactBackend', async () => {
     cleanup: () => removeTempDir(dir),
   };
 });
-
-function errno(code: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: injected`), { code });
-}
 
 describe('FsArtifactBackend', () => {
   let root: string;
@@ -79,7 +76,7 @@ describe('FsArtifactBackend', () => {
       let vanish = false;
       const backend = await opened({
         lstat: async (path) => {
-          if (vanish && path !== dir) throw errno('ENOENT');
+          if (vanish && path !== dir) throw errnoError('ENOENT');
           return lstat(path);
         },
       });
@@ -97,7 +94,7 @@ describe('FsArtifactBackend', () => {
         },
       });
       await write(backend, 'a', 'x');
-      failure = errno('EIO');
+      failure = errnoError('EIO');
       const error = await expectArtifactError(backend.list(), 'ERR_ARTIFACT_IO');
       expect(error.path).toBe(dir);
       failure = Object.assign(new Error('odd'), { code: 5 });
@@ -140,7 +137,7 @@ describe('FsArtifactBackend', () => {
     });
 
     it('reports a failed write as ERR_ARTIFACT_IO even when the temporary file cannot be removed', async () => {
-      const backend = await opened({ write: () => Promise.reject(errno('ENOSPC')), unlink: () => Promise.reject(errno('EIO')) });
+      const backend = await opened({ write: () => Promise.reject(errnoError('ENOSPC')), unlink: () => Promise.reject(errnoError('EIO')) });
       const f = fileOf('a', 'x');
       const error = await expectArtifactError(backend.writeIfAbsent(f.fileName, f.bytes, { mode: 0o600, digest: f.digest }), 'ERR_ARTIFACT_IO');
       expect(error.cause).toMatchObject({ code: 'ENOSPC' });
@@ -162,7 +159,7 @@ describe('FsArtifactBackend', () => {
       let vanish = false;
       const backend = await opened({
         open: async (path, flags, mode) => {
-          if (vanish) throw errno('ENOENT');
+          if (vanish) throw errnoError('ENOENT');
           return defaultFileSystem.open(path, flags, mode);
         },
       });
@@ -185,7 +182,7 @@ describe('FsArtifactBackend', () => {
     });
 
     it('passes on a failure other than a missing file', async () => {
-      const backend = await opened({ unlink: () => Promise.reject(errno('EBUSY')) });
+      const backend = await opened({ unlink: () => Promise.reject(errnoError('EBUSY')) });
       await expect(backend.remove(fileOf('x', 'x').fileName)).rejects.toMatchObject({ code: 'EBUSY' });
     });
   });

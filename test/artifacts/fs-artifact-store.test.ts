@@ -13,10 +13,7 @@ import { sha256Hex } from '../../src/internal/sha256.js';
 import { expectArgumentError, expectArtifactError } from '../helpers/artifact-errors.js';
 import { rejection } from '../helpers/rejection.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
-
-function errno(code: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: injected`), { code });
-}
+import { errnoError } from '../helpers/errno-error.js';
 
 describe('FsArtifactStore', () => {
   let root: string;
@@ -90,7 +87,7 @@ describe('FsArtifactStore', () => {
     });
 
     it('reports a directory it cannot stat as ERR_ARTIFACT_IO', async () => {
-      const error = await expectArtifactError(FsArtifactStore.open(dir, { fs: { lstat: () => Promise.reject(errno('EACCES')) } }), 'ERR_ARTIFACT_IO');
+      const error = await expectArtifactError(FsArtifactStore.open(dir, { fs: { lstat: () => Promise.reject(errnoError('EACCES')) } }), 'ERR_ARTIFACT_IO');
       expect(error.path).toBe(dir);
     });
 
@@ -110,14 +107,14 @@ describe('FsArtifactStore', () => {
     it.each(['ENOENT', 'EISDIR', 'EPERM'])('leaves a temporary file alone when removing it fails with %s', async (code) => {
       await mkdir(dir);
       await writeFile(join(dir, '.tmp-leftover'), 'x');
-      const store = await FsArtifactStore.open(dir, { fs: { unlink: () => Promise.reject(errno(code)) } });
+      const store = await FsArtifactStore.open(dir, { fs: { unlink: () => Promise.reject(errnoError(code)) } });
       expect(store.dir).toBe(dir);
     });
 
     it('fails with ERR_ARTIFACT_IO when a temporary file cannot be removed for another reason', async () => {
       await mkdir(dir);
       await writeFile(join(dir, '.tmp-leftover'), 'x');
-      await expectArtifactError(FsArtifactStore.open(dir, { fs: { unlink: () => Promise.reject(errno('EIO')) } }), 'ERR_ARTIFACT_IO');
+      await expectArtifactError(FsArtifactStore.open(dir, { fs: { unlink: () => Promise.reject(errnoError('EIO')) } }), 'ERR_ARTIFACT_IO');
     });
 
     it('with removeUnkept removes earlier artifacts except those on the keep-list', async () => {
@@ -268,7 +265,7 @@ describe('FsArtifactStore', () => {
       const store = await FsArtifactStore.open(dir, {
         fs: {
           unlink: async (path) => {
-            if (path.includes('/a-')) throw errno('EIO');
+            if (path.includes('/a-')) throw errnoError('EIO');
             await unlink(path);
           },
         },
@@ -286,7 +283,7 @@ describe('FsArtifactStore', () => {
       const store = await FsArtifactStore.open(dir, {
         fs: {
           unlink: async (path) => {
-            if (failRemovals) throw errno('EBUSY');
+            if (failRemovals) throw errnoError('EBUSY');
             await unlink(path);
           },
         },

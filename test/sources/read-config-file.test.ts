@@ -11,6 +11,7 @@ import type { FileStats, FileSystem } from '../../src/file-system.js';
 import { parseConfigText, readConfigFile } from '../../src/sources/read-config-file.js';
 import { countingFs, openFd } from '../helpers/counting-fs.js';
 import { rejection } from '../helpers/rejection.js';
+import { errnoError } from '../helpers/errno-error.js';
 
 const hostileDir = fileURLToPath(new URL('../fixtures/hostile/', import.meta.url));
 
@@ -36,10 +37,6 @@ function thrown(fn: () => unknown): unknown {
     return error;
   }
   throw new Error('expected a throw');
-}
-
-function errnoError(code: string): NodeJS.ErrnoException {
-  return Object.assign(new Error(`${code}: injected`), { code });
 }
 
 function expectFileError(error: unknown, code: string, path: string): void {
