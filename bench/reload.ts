@@ -1,8 +1,9 @@
 // Question 2: a reload of a large config (10,000 leaves, one leaf changed), validation
 // included, against the careful naive reload (structuredClone + the same ajv validation +
 // deep freeze + SHA-256 of the whole config). Two ways in: a whole new object freshly
-// parsed from a file, and a one-leaf change in code (an immer recipe in txconfig).
-import { ConfigStore } from 'txconfig';
+// parsed from a file, and a one-leaf change in code (an immer recipe in txconfig). And the
+// parse a file reload adds, txconfig's checked parser against JSON.parse.
+import { ConfigStore, parseConfigText } from 'txconfig';
 import { figure, type Figure } from './figure.js';
 import { CHANGED_SERVICE, CHANGED_VAR, LEAVES, countLeaves, largeConfig, largeSchema, NaiveStore, type LargeConfig } from './fixtures.js';
 import { timeOf, timeTasks } from './measure.js';
@@ -47,6 +48,20 @@ export async function benchReload(): Promise<Figure[]> {
         },
       },
       {
+        // What a file reload adds before the reload proper: txconfig's parser with all its
+        // checks (duplicate keys, depth, unsafe keys; positions on error) against JSON.parse.
+        name: 'txconfig parse',
+        fn: () => {
+          parseConfigText(texts[turn++ % 2]!);
+        },
+      },
+      {
+        name: 'JSON.parse',
+        fn: () => {
+          JSON.parse(texts[turn++ % 2]!);
+        },
+      },
+      {
         name: 'txconfig recipe',
         fn: async () => {
           const value = `v${counter++}`;
@@ -80,6 +95,7 @@ export async function benchReload(): Promise<Figure[]> {
   return [
     figure({ id: 'reload.file.vs-sorted', question: 2, name: 'reload 10k leaves from a parsed file', value: ms('txconfig file'), unit: 'ms', baseline: `${naive} (sorted keys)`, baselineValue: ms('naive file'), target }),
     figure({ id: 'reload.file.vs-stringify', question: 2, name: 'reload 10k leaves from a parsed file', value: ms('txconfig file'), unit: 'ms', baseline: `${naive} (JSON.stringify)`, baselineValue: ms('naive-stringify file'), target }),
+    figure({ id: 'parse.vs-json-parse', question: 2, name: 'parse the 10k-leaf file text (273 KB)', value: ms('txconfig parse'), unit: 'ms', baseline: 'JSON.parse (no checks)', baselineValue: ms('JSON.parse'), target: { of: 'ratio', op: '<=', limit: 2 } }),
     figure({ id: 'reload.recipe.vs-sorted', question: 2, name: 'reload 10k leaves by recipe (one leaf)', value: ms('txconfig recipe'), unit: 'ms', baseline: `${naive} (sorted keys)`, baselineValue: ms('naive recipe'), target }),
     figure({ id: 'reload.recipe.vs-stringify', question: 2, name: 'reload 10k leaves by recipe (one leaf)', value: ms('txconfig recipe'), unit: 'ms', baseline: `${naive} (JSON.stringify)`, baselineValue: ms('naive-stringify recipe'), target }),
   ];

@@ -6,6 +6,7 @@
  */
 import { ParseError, UnsafeKeyError } from '../errors.js';
 import { escapeKey } from '../json/json-pointer.js';
+import { fastJsonObject } from './fast-json-object.js';
 
 /** Keys that reach `Object.prototype` through `__proto__` or a constructor when merged. */
 const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -68,6 +69,15 @@ interface ObjectFrame {
  * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY`: a `__proto__`, `constructor` or `prototype` key.
  */
 export function parseJsonObject(text: string, options: JsonParseOptions): Record<string, unknown> {
+  return fastJsonObject(text, options.maxDepth) ?? parseWithPositions(text, options);
+}
+
+/**
+ * The full parser alone, without the fast path: what {@link parseJsonObject} falls back
+ * to for any text the fast path cannot vouch for, and what it must agree with.
+ * @throws as {@link parseJsonObject}
+ */
+export function parseWithPositions(text: string, options: JsonParseOptions): Record<string, unknown> {
   return new Parser(text, options).parse();
 }
 
