@@ -9,7 +9,7 @@
  * garbage collection (through {@link ArtifactCollector}). A backend only stores bytes.
  */
 import { ArgumentError, ArtifactError } from '../errors.js';
-import { describeValue } from '../internal/argument-checks.js';
+import { checkFunction, checkNonEmptyString, checkOptionalBoolean, checkOptionalFunction, describeValue } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { sha256Hex } from '../internal/sha256.js';
 import type { Artifact, ArtifactLease } from './artifact.js';
@@ -63,10 +63,12 @@ export class ArtifactStore {
 
   /**
    * The engine over `backend`. Touches no storage.
-   * @throws {ArgumentError} `ERR_ARGUMENT` when `keep` is not an iterable of strings and artifacts
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `backend` lacks one of the five methods of
+   *   {@link ArtifactBackend}, or `keep` is not an iterable of strings and artifacts
    * @throws {ArtifactError} `ERR_ARTIFACT_NAME` when a keep-list entry is not an artifact of this store
    */
   constructor(backend: ArtifactBackend, options: ArtifactStoreOptions = {}) {
+    checkBackend(backend);
     this.#backend = backend;
     const keep = keepEntries(options.keep).map((entry) => this.#keepPath(entry));
     this.#collector = new ArtifactCollector({ list: () => this.list(), remove: (artifact) => this.#remove(artifact) }, keep);
@@ -151,8 +153,10 @@ export class ArtifactStore {
    * A lease on an artifact a collection already removed still holds its path; detect it
    * with {@link ArtifactStore.verify} and `put` the content again to recreate it.
    * @throws {ArtifactError} `ERR_ARTIFACT_UNSAFE_PATH` when `artifact` is not an artifact of this store
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `holder` is not a non-empty string
    */
   lease(artifact: Artifact, holder: string): ArtifactLease {
+    checkNonEmptyString('holder', holder);
     this.#ownFileName(artifact);
     return this.#collector.lease(artifact, holder);
   }
@@ -162,8 +166,11 @@ export class ArtifactStore {
    * and `options.roots()`, which is called again right before each deletion.
    * @throws {ArtifactError} `ERR_ARTIFACT_IO` (listing failed, or some removals failed; the others ran)
    * @throws whatever `options.roots` throws, before any further deletion
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `dryRun` is not a boolean or `roots` not a function
    */
-  collect(options: CollectOptions = {}): Promise<GcReport> {
+  async collect(options: CollectOptions = {}): Promise<GcReport> {
+    checkOptionalBoolean('dryRun', options.dryRun);
+    checkOptionalFunction('roots', options.roots);
     return this.#collector.collect(options);
   }
 
@@ -250,4 +257,14 @@ function keepEntries(keep: unknown): (string | Artifact)[] {
     }
   }
   return entries as (string | Artifact)[];
+}
+
+/**
+ * Checks that `backend` has the five methods of the contract.
+ * @throws {ArgumentError} `ERR_ARGUMENT` naming the missing one
+ */
+function checkBackend(backend: unknown): asserts backend is ArtifactBackend {
+  if (typeof backend !== 'object' || backend === null) throw new ArgumentError('backend', `must be an ArtifactBackend, got ${describeValue(backend)}`);
+  const methods = backend as Partial<Record<keyof ArtifactBackend, unknown>>;
+  for (const method of ['locate', 'list', 'writeIfAbsent', 'check', 'remove'] as const) checkFunction(`backend.${method}`, methods[method]);
 }

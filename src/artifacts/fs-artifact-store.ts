@@ -6,6 +6,7 @@
 import { resolve } from 'node:path';
 
 import { type FileSystem, resolveFileSystem } from '../file-system.js';
+import { checkNonEmptyString } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import type { Artifact } from './artifact.js';
 import { ArtifactStore } from './artifact-store.js';
@@ -67,6 +68,7 @@ export class FsArtifactStore extends ArtifactStore {
    * ```
    */
   static async open(dir: string, options: FsArtifactStoreOptions = {}): Promise<FsArtifactStore> {
+    checkNonEmptyString('dir', dir);
     const backend = new FsArtifactBackend(resolve(dir), resolveFileSystem(options.fs));
     // The engine checks the keep-list, before anything touches the disk.
     const store = new FsArtifactStore(backend, fromWorkingDirectory(options.keep));

@@ -3,8 +3,8 @@ import type { Ajv } from 'ajv';
 import type { Artifact } from '../artifacts/artifact.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ExternalRoot, GcReport } from '../artifacts/gc-report.js';
-import { ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
-import { checkFunction, checkOptionalBoolean, checkOptionalSignal } from '../internal/argument-checks.js';
+import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
+import { checkFunction, checkOptionalBoolean, checkOptionalSignal, describeValue } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { Subscribers, type ChangeListener } from '../pipeline/subscribers.js';
 import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
@@ -117,7 +117,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * reload: a config that a reload would reject is rejected here, with the same error.
    *
    * @throws {ConfigurationError} `ERR_SCHEMA` (the schema does not compile)
-   * @throws {ArgumentError} `ERR_ARGUMENT` (participants without a unique, non-empty name or without `prepare`)
+   * @throws {ArgumentError} `ERR_ARGUMENT` (no options object, `artifacts` that is not an ArtifactStore, participants without a unique, non-empty name or without `prepare`, a bad `signal`)
    * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE`, `ERR_ABORTED`; `ERR_COMMIT` when a commit hook failed
    * @example
    * ```ts
@@ -128,6 +128,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     options: CreateOptions<S, P>,
   ): Promise<ConfigStore<ConfigOf<S>, DerivedOf<P>, ConfigInputOf<S>>> {
     type C = ConfigOf<S>;
+    checkCreateOptions(options);
     const participants = checkParticipants((options.participants ?? []) as readonly Participant<C>[]);
     const validate = compileValidator(options.schema, { ajv: options.ajv });
     const store = new ConfigStore<C, DerivedOf<P>, ConfigInputOf<S>>({
@@ -313,6 +314,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * ```
    */
   async collectGarbage(options: CollectGarbageOptions = {}): Promise<GcReport> {
+    checkOptionalBoolean('dryRun', options.dryRun);
     const artifacts = this.#artifacts;
     if (artifacts === undefined) throw new ConfigurationError('ERR_NOT_CONFIGURED', 'no artifact store: pass `artifacts` to ConfigStore.create()');
     return artifacts.collect({ dryRun: options.dryRun ?? false, roots: () => this.#roots() });
@@ -321,7 +323,8 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   /**
    * Registers a clean-up for {@link close} to run: triggers and watchers that reload this
    * store (`reloadOnSignal`, `reloadOnFileChange`) register their own stop here. Hooks
-   * run in reverse order of registration. On a store already closed, `hook` runs now.
+   * run in reverse order of registration. On a store already closed, `hook` runs at once
+   * (in a microtask), and a failure of it is logged.
    * @returns a function that unregisters the hook (a trigger stopped by hand calls it)
    * @throws {ArgumentError} `ERR_ARGUMENT` when `hook` is not a function
    */
@@ -418,4 +421,19 @@ function* rootsOf(artifacts: readonly Artifact[], kind: 'live' | 'pin' | 'transa
 
 function closedError(): ReloadError {
   return new ReloadError('ERR_CLOSED', [{ participant: null, phase: 'wait', error: new Error('the store is closed') }], 'the store is closed');
+}
+
+/**
+ * Checks what `create()` is given, as JavaScript callers may pass it.
+ * @throws {ArgumentError} `ERR_ARGUMENT`
+ */
+function checkCreateOptions(options: unknown): void {
+  if (typeof options !== 'object' || options === null) throw new ArgumentError('options', `must be an object with a schema, got ${describeValue(options)}`);
+  const { artifacts, signal } = options as { readonly artifacts?: unknown; readonly signal?: unknown };
+  checkOptionalSignal('signal', signal);
+  // By shape, not instanceof: a store made by a second installed copy of txconfig is one too.
+  const { put, collect } = (artifacts ?? {}) as { readonly put?: unknown; readonly collect?: unknown };
+  if (artifacts !== undefined && (typeof put !== 'function' || typeof collect !== 'function')) {
+    throw new ArgumentError('artifacts', `must be an ArtifactStore (FsArtifactStore, MemoryArtifactStore, or one over your backend), got ${describeValue(artifacts)}`);
+  }
 }

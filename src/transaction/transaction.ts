@@ -2,6 +2,7 @@ import type { Patch } from 'immer';
 import type { Artifact } from '../artifacts/artifact.js';
 import type { PutOptions } from '../artifacts/artifact-store.js';
 import { ConfigurationError, ReloadError, TransactionStateError, hasErrorCode, type ReloadErrorCode, type ReloadFailure } from '../errors.js';
+import { checkFunction } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { digestOf } from '../json/canonical-json.js';
 import { ParticipantRun } from './participant-run.js';
@@ -110,9 +111,11 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
    * Changes the candidate with an immer recipe. Recipes run in `prepare`, in order; one
    * that throws rejects the transaction.
    * @throws {TransactionStateError} `ERR_TXN_STATE` unless the transaction is open
+   * @throws {ArgumentError} `ERR_ARGUMENT` when `recipe` is not a function
    */
   update(recipe: Recipe<T>): this {
     this.#expect('open', 'update');
+    checkFunction('recipe', recipe);
     this.#changes.push({ kind: 'update', recipe });
     return this;
   }
@@ -211,7 +214,11 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     let code: ReloadErrorCode = 'ERR_PREPARE';
     if (aborted) code = rollbackFailures.length > 0 ? 'ERR_ROLLBACK' : 'ERR_ABORTED';
     else if (failure.phase === 'validate' && hasErrorCode(failure.error, 'ERR_VALIDATION')) code = 'ERR_VALIDATION';
-    const rejected = new ReloadError(code, failures);
+    const rejected = new ReloadError(
+      code,
+      failures,
+      code === 'ERR_ROLLBACK' ? `reload aborted, and ${rollbackFailures.length} rollback hook(s) failed: a participant may be left half undone` : undefined,
+    );
     const snapshot = this.#live();
     this.#end(aborted ? 'aborted' : 'rejected', aborted ? { status: 'aborted', snapshot, error: rejected } : { status: 'rejected', snapshot, error: rejected });
     return rejected;

@@ -111,6 +111,23 @@ describe('ArtifactStore', () => {
       expect(await store.list()).toEqual([]);
     });
 
+    it('refuses a backend without the five methods of the contract (ERR_ARGUMENT), naming the one missing', () => {
+      expectArgumentError(thrownBy(() => new ArtifactStore(null as unknown as ArtifactBackend)), 'backend');
+      expectArgumentError(thrownBy(() => new ArtifactStore({} as ArtifactBackend)), 'backend.locate');
+      const withoutRemove = { locate: String, list: () => Promise.resolve([]), writeIfAbsent: () => Promise.resolve({ created: true }), check: () => Promise.resolve() };
+      expectArgumentError(thrownBy(() => new ArtifactStore(withoutRemove as unknown as ArtifactBackend)), 'backend.remove');
+    });
+
+    it('refuses a lease holder that is not a non-empty string, and collect options of the wrong type (ERR_ARGUMENT)', async () => {
+      const { store } = create();
+      const a = await store.put('x', 'content');
+      expectArgumentError(thrownBy(() => store.lease(a, '')), 'holder');
+      expectArgumentError(thrownBy(() => store.lease(a, 5 as unknown as string)), 'holder');
+      expectArgumentError(await rejection(store.collect({ roots: 5 as unknown as () => [] })), 'roots');
+      expectArgumentError(await rejection(store.collect({ dryRun: 'x' as unknown as boolean })), 'dryRun');
+      expect(await store.list()).toEqual([a]);
+    });
+
     it('refuses modes outside 0..0o7777 (ERR_ARGUMENT) and stores nothing', async () => {
       const { store } = create();
       for (const mode of [-1, 0o10000, 1.5, Number.NaN, '755' as unknown as number]) {

@@ -35,6 +35,12 @@ describe('FsArtifactStore', () => {
   });
 
   describe('open', () => {
+    it('refuses a directory that is not a non-empty string (ERR_ARGUMENT) instead of opening the working directory', async () => {
+      for (const given of ['', 5, undefined]) {
+        expect(await rejection(FsArtifactStore.open(given as string))).toMatchObject({ code: 'ERR_ARGUMENT', argument: 'dir' });
+      }
+    });
+
     it('creates the directory with mode 0o700 whatever the umask', async () => {
       const previous = process.umask(0o077);
       try {

@@ -150,3 +150,26 @@ describe('bad arguments to the store', () => {
     expect(pin.released).toBe(false);
   });
 });
+
+describe('bad options to create, and to the other methods of the store', () => {
+  it.each<[string, unknown, string]>([
+    ['no options at all', undefined, 'options'],
+    ['artifacts that are not an artifact store', { schema: serverSchema, initial: {}, artifacts: {} }, 'artifacts'],
+    ['a signal that is not an AbortSignal', { schema: serverSchema, initial: {}, signal: 'now' }, 'signal'],
+  ])('refuses %s with ERR_ARGUMENT', async (_what, options, argument) => {
+    const error = await rejection(ConfigStore.create(options as Parameters<typeof ConfigStore.create>[0]));
+    expect(error).toMatchObject({ name: 'ArgumentError', code: 'ERR_ARGUMENT', argument });
+  });
+
+  it('refuses a recipe that is not a function when it is staged, not when it runs', async () => {
+    const store = await create();
+    const txn = await store.begin();
+    expect(() => txn.update(5 as never)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', argument: 'recipe' }) as Error);
+    await txn.abort();
+  });
+
+  it('refuses collectGarbage({ dryRun }) that is not a boolean', async () => {
+    const store = await ConfigStore.create({ schema: serverSchema, initial: {}, artifacts: new MemoryArtifactStore() });
+    await expect(store.collectGarbage({ dryRun: 'x' as unknown as boolean })).rejects.toMatchObject({ code: 'ERR_ARGUMENT', argument: 'dryRun' });
+  });
+});
