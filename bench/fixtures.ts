@@ -74,8 +74,13 @@ export function serviceName(index: number): string {
 
 /** A fresh large config, every leaf present (10,000 of them). */
 export function largeConfig(): LargeConfig {
+  return scaledConfig(SERVICES);
+}
+
+/** The large config's shape with `count` services: {@link LEAVES_PER_SERVICE} leaves each. */
+export function scaledConfig(count: number): LargeConfig {
   const services: Record<string, Service> = {};
-  for (let s = 0; s < SERVICES; s++) {
+  for (let s = 0; s < count; s++) {
     const env: Record<string, string> = {};
     for (let e = 0; e < ENV_VARS; e++) env[`VAR_${String(e).padStart(2, '0')}`] = `value-${s}-${e}-${'x'.repeat(8)}`;
     services[serviceName(s)] = {

@@ -1,4 +1,5 @@
-// `npm run bench`: every benchmark of issue 6 in one process run, printed as a table.
+// `npm run bench`: every benchmark (issue 6's, and issue 13's scale question) in one
+// process run, printed as a table.
 // `npm run bench -- --json FILE` also writes the figures as JSON, to compare commits.
 // `--only 1,3` runs only those questions (for working on one).
 import { writeFile } from 'node:fs/promises';
@@ -9,6 +10,7 @@ import type { Figure } from './figure.js';
 import { benchMemory } from './memory.js';
 import { benchReadPath } from './read-path.js';
 import { benchReload } from './reload.js';
+import { benchScale } from './scale.js';
 
 const questions: readonly { readonly question: number; readonly title: string; readonly run: () => Promise<Figure[]> }[] = [
   // Memory first, while the heap holds nothing else of ours.
@@ -17,6 +19,8 @@ const questions: readonly { readonly question: number; readonly title: string; r
   { question: 2, title: 'reload', run: benchReload },
   { question: 4, title: 'artifacts', run: benchArtifacts },
   { question: 5, title: 'burst', run: benchBurst },
+  // Last: its 1M-leaf configs leave the heap larger than the other questions want it.
+  { question: 6, title: 'scale', run: benchScale },
 ];
 
 interface Args {
