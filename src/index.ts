@@ -31,7 +31,8 @@ export type {
 
 // -- store and transactions --
 export { ConfigStore } from './store/config-store.js';
-export type { CreateOptions, ReloadOptions, ChangeListener, CollectGarbageOptions, StoreConfig, StoreDerived } from './store/config-store.js';
+export type { ReloadOptions, ChangeListener, CollectGarbageOptions, StoreConfig, StoreDerived } from './store/config-store.js';
+export type { CreateOptions } from './store/create-options.js';
 export type { Snapshot, CandidateSnapshot } from './snapshot/snapshot.js';
 export type { DeepReadonly } from './snapshot/deep-readonly.js';
 export type { Pin, SynchronizeOptions } from './store/pin-registry.js';

@@ -1,10 +1,9 @@
 import { Immer, enablePatches, freeze } from 'immer';
-import type { Ajv } from 'ajv';
 import type { Artifact } from '../artifacts/artifact.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ExternalRoot, GcReport } from '../artifacts/gc-report.js';
-import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
-import { checkFunction, checkOptionalBoolean, checkOptionalSignal, describeValue } from '../internal/argument-checks.js';
+import { ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
+import { checkFunction, checkOptionalBoolean, checkOptionalSignal } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { Subscribers, type ChangeListener } from '../pipeline/subscribers.js';
 import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
@@ -17,6 +16,7 @@ import { RequestCoalescer } from '../transaction/request-coalescer.js';
 import type { Recipe } from '../pipeline/stage-input.js';
 import { Transaction, type TransactionOptions } from '../transaction/transaction.js';
 import type { OpenTransaction, TransactionHost } from '../transaction/transaction-host.js';
+import { checkCreateOptions, type CreateOptions } from './create-options.js';
 import { PinRegistry, type Pin, type SynchronizeOptions } from './pin-registry.js';
 import { StatusRecorder, type ConfigStatus } from './status-recorder.js';
 
@@ -24,22 +24,6 @@ export type { ChangeListener } from '../pipeline/subscribers.js';
 
 // Patches are an immer plugin; enabling it is idempotent and changes nothing else.
 enablePatches();
-
-/** Options of {@link ConfigStore.create}. */
-export interface CreateOptions<S extends ConfigSchema, P extends readonly Participant[]> {
-  /** A JSON Schema (compiled once by ajv: all errors, defaults applied, strict; `$async` schemas are awaited) or a Standard Schema v1 validator. */
-  readonly schema: S;
-  /** The first config. Goes through the same transaction as every reload. */
-  readonly initial: unknown;
-  /** Plugins taking part in every transaction, prepared in this order. Names must be unique and non-empty. */
-  readonly participants?: P;
-  /** Where participants write artifacts (`ctx.artifacts`). */
-  readonly artifacts?: ArtifactStore;
-  /** An ajv instance of yours (custom formats or keywords) to compile a JSON Schema with. */
-  readonly ajv?: Ajv;
-  /** Cancels the cold start. */
-  readonly signal?: AbortSignal;
-}
 
 /** Options of {@link ConfigStore.begin} and {@link ConfigStore.reload}. */
 export type ReloadOptions = TransactionOptions;
@@ -421,19 +405,4 @@ function* rootsOf(artifacts: readonly Artifact[], kind: 'live' | 'pin' | 'transa
 
 function closedError(): ReloadError {
   return new ReloadError('ERR_CLOSED', [{ participant: null, phase: 'wait', error: new Error('the store is closed') }], 'the store is closed');
-}
-
-/**
- * Checks what `create()` is given, as JavaScript callers may pass it.
- * @throws {ArgumentError} `ERR_ARGUMENT`
- */
-function checkCreateOptions(options: unknown): void {
-  if (typeof options !== 'object' || options === null) throw new ArgumentError('options', `must be an object with a schema, got ${describeValue(options)}`);
-  const { artifacts, signal } = options as { readonly artifacts?: unknown; readonly signal?: unknown };
-  checkOptionalSignal('signal', signal);
-  // By shape, not instanceof: a store made by a second installed copy of txconfig is one too.
-  const { put, collect } = (artifacts ?? {}) as { readonly put?: unknown; readonly collect?: unknown };
-  if (artifacts !== undefined && (typeof put !== 'function' || typeof collect !== 'function')) {
-    throw new ArgumentError('artifacts', `must be an ArtifactStore (FsArtifactStore, MemoryArtifactStore, or one over your backend), got ${describeValue(artifacts)}`);
-  }
 }
