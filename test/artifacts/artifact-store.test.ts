@@ -16,6 +16,7 @@ import { artifactGate, backendWith, memoryStoreWithBackdoor } from '../helpers/a
 import { expectArgumentError, expectArtifactError, expectArtifactErrorSync } from '../helpers/artifact-errors.js';
 import { rejection, thrownBy } from '../helpers/rejection.js';
 import { errnoError } from '../helpers/errno-error.js';
+import { raceAPutAgainstARemoval } from '../helpers/put-during-removal.js';
 
 const create = memoryStoreWithBackdoor;
 
@@ -349,27 +350,9 @@ describe('ArtifactStore', () => {
         },
       });
       const store = new ArtifactStore(backend);
-      const a = await store.put('x', 'content');
-      const collecting = store.collect();
-      await removing.promise;
-      // The collection has decided and is deleting; the file is still there.
-      let putDone = false;
-      const putting = store.put('x', 'content').then((artifact) => {
-        putDone = true;
-        return artifact;
-      });
-      const lease = store.lease(a, 'container c1');
-      const verifying = store.verify(a);
-      await sleep(10);
-      expect(putDone).toBe(false);
-      hold.open();
-      expect((await collecting).removed).toEqual([a]);
-      expect(await putting).toEqual(a);
-      await verifying;
+      await raceAPutAgainstARemoval(store, { started: removing.promise, release: hold.open, settleMs: 10 });
       // Written anew after the removal, not reused just before it.
       expect(events).toEqual(['created', 'removed', 'created']);
-      expect((await store.collect()).entries[0]?.roots).toEqual([{ kind: 'lease', detail: 'container c1' }]);
-      lease.release();
     });
 
     it('never starts a check of a file while removing it, in whatever turn the collection decides', async () => {

@@ -14,6 +14,7 @@ import { expectArgumentError, expectArtifactError } from '../helpers/artifact-er
 import { rejection } from '../helpers/rejection.js';
 import { makeTempDir, removeTempDir } from '../helpers/temp-dir.js';
 import { errnoError } from '../helpers/errno-error.js';
+import { raceAPutAgainstARemoval } from '../helpers/put-during-removal.js';
 
 describe('FsArtifactStore', () => {
   let root: string;
@@ -243,28 +244,9 @@ describe('FsArtifactStore', () => {
           },
         },
       });
-      const a = await store.put('x', 'content');
-      const collecting = store.collect();
-      await started;
-      // The collection has decided and is deleting; the file is still there.
-      let putDone = false;
-      const putting = store.put('x', 'content').then((artifact) => {
-        putDone = true;
-        return artifact;
-      });
-      const lease = store.lease(a, 'container c1');
-      const verifying = store.verify(a);
-      await sleep(30);
-      expect(putDone).toBe(false);
-      releaseUnlink();
-      const report = await collecting;
-      expect(report.removed).toEqual([a]);
-      expect(await putting).toEqual(a);
-      await verifying;
+      await raceAPutAgainstARemoval(store, { started, release: releaseUnlink, settleMs: 30 });
       // Written anew after the deletion, not reused just before it.
       expect(events).toEqual(['linked', 'unlinked', 'linked']);
-      expect((await store.collect()).entries[0]?.roots).toEqual([{ kind: 'lease', detail: 'container c1' }]);
-      lease.release();
     });
 
     it('reports a removal that failed as ERR_ARTIFACT_IO and still removes the others', async () => {
