@@ -1,63 +1,125 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isCheckedJson } from './checked-json.js';
 
-// Canonical JSON text of every checked node (a snapshot's) already serialised, up to
-// CACHED_TEXT_LIMIT characters. A checked node is frozen all the way down, so its text
-// never goes stale; unchanged subtrees shared between generations are therefore
-// serialised once, not on every reload. A node that is merely frozen is not enough: its
-// children may still change.
-const cache = new WeakMap<object, string>();
-
 /**
- * Texts longer than this are not cached. The nodes on the path to a changed leaf are new
- * in every generation; caching the text of the big ones (the root is the whole config)
- * would keep a full copy of the config's text alive per retained generation, which
- * defeats structural sharing. Rebuilding a big node's text from its children's cached
- * texts is a concatenation, cheap next to hashing it.
+ * Objects and arrays whose canonical JSON is longer than this many bytes of UTF-8 are
+ * *large*: {@link digestOf} hashes them as a tree, naming each large child by its own
+ * digest. Anything up to this size is hashed as its canonical JSON text.
  */
-export const CACHED_TEXT_LIMIT = 16 * 1024;
+export const INLINE_LIMIT = 256;
+
+// The ref of every checked node met by digestOf: its canonical text when it is small, or
+// `#` and its digest when it is large. A checked node is frozen all the way down, so
+// neither ever goes stale; a node that is merely frozen is not enough (its children may
+// still change), so nothing else is cached. Large nodes keep 65 characters here, never
+// their text: a retained generation costs the texts of its small nodes, as many digests
+// as it has large ones, and nothing of the nodes it shares with other generations.
+const refs = new WeakMap<object, string>();
 
 /**
  * JSON text with object keys sorted by UTF-16 code unit order and no white space.
- * Properties whose value is `undefined` are left out, as `JSON.stringify` does.
- * Expects JSON data (the store checks it before it gets here).
+ * Properties whose value is `undefined` are left out and `undefined` array items are
+ * written `null`, as `JSON.stringify` does. Expects JSON data (the store checks it before
+ * it gets here).
  */
 export function canonicalJson(value: unknown): string {
-  const text = smallText(value);
-  if (text !== undefined) return text;
   const chunks: string[] = [];
-  write(value, (chunk) => chunks.push(chunk));
+  write(value, chunks);
   return chunks.join('');
 }
 
 /**
- * SHA-256 (lowercase hex) of the canonical JSON of `value`. The text of a big node is
- * fed to the hash in pieces (its children's cached texts) and never built whole: hashing
- * a freshly concatenated string costs twice as much as hashing its pieces.
+ * The digest of a config: a SHA-256 tree hash of its canonical JSON, lowercase hex
+ * (docs/decisions.md gives the definition and a reference implementation). For a value
+ * whose canonical JSON is at most {@link INLINE_LIMIT} bytes it is the SHA-256 of that
+ * text; a larger object or array is hashed with each large child replaced by `#` and the
+ * child's digest. Key order never matters.
+ *
+ * Checked nodes (a snapshot's) remember their digest, so a config that shares all but
+ * one path with the previous one costs hashing the large nodes on that path, each in
+ * proportion to its number of members, whatever the size of the config.
  */
 export function digestOf(value: unknown): string {
-  const hash = createHash('sha256');
-  write(value, (chunk) => hash.update(chunk, 'utf8'));
-  return hash.digest('hex');
+  const ref = refOf(value);
+  return isDigestRef(ref) ? ref.slice(1) : sha256(ref);
 }
 
-// Checked nodes whose text is known to exceed CACHED_TEXT_LIMIT: written in pieces.
-const big = new WeakSet<object>();
+/**
+ * How a parent's encoding names `value`: its canonical JSON when `value` is not large,
+ * `#` and its digest when it is. Cached for checked nodes.
+ */
+function refOf(value: unknown): string {
+  if (value === undefined) return 'null';
+  if (value === null || typeof value !== 'object') return JSON.stringify(value);
+  const known = refs.get(value);
+  if (known !== undefined) return known;
+  // Built from the children's refs: the text itself when every child is small, the
+  // tree encoding (which then is what gets hashed) when one is large.
+  const parts: string[] = [];
+  let hasLargeChild = false;
+  let encoding: string;
+  if (Array.isArray(value)) {
+    for (const item of value as unknown[]) {
+      const ref = refOf(item);
+      hasLargeChild ||= isDigestRef(ref);
+      parts.push(ref);
+    }
+    encoding = `[${parts.join(',')}]`;
+  } else {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record).sort()) {
+      const item = record[key];
+      if (item === undefined) continue;
+      const ref = refOf(item);
+      hasLargeChild ||= isDigestRef(ref);
+      parts.push(`${JSON.stringify(key)}:${ref}`);
+    }
+    encoding = `{${parts.join(',')}}`;
+  }
+  // A parent is longer than any child, so a large child makes it large; otherwise
+  // `encoding` is its text. UTF-8 takes at least one byte per UTF-16 code unit and at
+  // most three, so only a text of 86 to 256 code units needs counting.
+  const large =
+    hasLargeChild ||
+    encoding.length > INLINE_LIMIT ||
+    (encoding.length * 3 > INLINE_LIMIT && Buffer.byteLength(encoding, 'utf8') > INLINE_LIMIT);
+  const ref = large ? `#${sha256(encoding)}` : encoding;
+  if (isCheckedJson(value)) refs.set(value, ref);
+  return ref;
+}
 
-/** Emits the canonical JSON of `value`, in pieces. */
-function write(value: unknown, emit: (chunk: string) => void): void {
-  const text = smallText(value);
-  if (text !== undefined) {
-    emit(text);
+/** True for the ref of a large node: `#` cannot start JSON text. */
+function isDigestRef(ref: string): boolean {
+  return ref.charCodeAt(0) === 0x23;
+}
+
+/** SHA-256 of `text` as UTF-8, lowercase hex. The one-shot `hash` costs half of a `createHash` for the small pieces most nodes are. */
+function sha256(text: string): string {
+  return hash('sha256', text, 'hex');
+}
+
+/** Pushes the canonical JSON of `value`, in pieces, reusing the cached text of small checked nodes. */
+function write(value: unknown, chunks: string[]): void {
+  if (value === undefined) {
+    chunks.push('null');
+    return;
+  }
+  if (value === null || typeof value !== 'object') {
+    chunks.push(JSON.stringify(value));
+    return;
+  }
+  const known = refs.get(value);
+  if (known !== undefined && !isDigestRef(known)) {
+    chunks.push(known);
     return;
   }
   if (Array.isArray(value)) {
-    emit('[');
+    chunks.push('[');
     for (let index = 0; index < value.length; index++) {
-      if (index > 0) emit(',');
-      write(value[index], emit);
+      if (index > 0) chunks.push(',');
+      write(value[index], chunks);
     }
-    emit(']');
+    chunks.push(']');
     return;
   }
   const record = value as Record<string, unknown>;
@@ -65,51 +127,9 @@ function write(value: unknown, emit: (chunk: string) => void): void {
   for (const key of Object.keys(record).sort()) {
     const item = record[key];
     if (item === undefined) continue;
-    emit(`${separator}${JSON.stringify(key)}:`);
+    chunks.push(`${separator}${JSON.stringify(key)}:`);
     separator = ',';
-    write(item, emit);
+    write(item, chunks);
   }
-  emit(separator === '{' ? '{}' : '}');
-}
-
-/**
- * The canonical JSON of `value` when it is at most CACHED_TEXT_LIMIT characters (cached
- * when the node is checked); `undefined` for a bigger object or array.
- */
-function smallText(value: unknown): string | undefined {
-  if (value === undefined) return 'null';
-  if (value === null || typeof value !== 'object') return JSON.stringify(value);
-  const known = cache.get(value);
-  if (known !== undefined) return known;
-  const cacheable = isCheckedJson(value);
-  if (cacheable && big.has(value)) return undefined;
-  const parts: string[] = [];
-  let length = 0;
-  if (Array.isArray(value)) {
-    for (const item of value as unknown[]) {
-      const part = smallText(item);
-      if (part === undefined || (length += part.length + 1) > CACHED_TEXT_LIMIT) return tooBig(value, cacheable);
-      parts.push(part);
-    }
-  } else {
-    const record = value as Record<string, unknown>;
-    for (const key of Object.keys(record).sort()) {
-      const item = record[key];
-      if (item === undefined) continue;
-      const part = smallText(item);
-      if (part === undefined) return tooBig(value, cacheable);
-      const member = `${JSON.stringify(key)}:${part}`;
-      if ((length += member.length + 1) > CACHED_TEXT_LIMIT) return tooBig(value, cacheable);
-      parts.push(member);
-    }
-  }
-  const text = Array.isArray(value) ? `[${parts.join(',')}]` : `{${parts.join(',')}}`;
-  if (cacheable) cache.set(value, text);
-  return text;
-}
-
-/** Remembers that a checked node is too big to cache; returns `undefined`, the "too big" answer of smallText. */
-function tooBig(value: object, cacheable: boolean): string | undefined {
-  if (cacheable) big.add(value);
-  return undefined;
+  chunks.push(separator === '{' ? '{}' : '}');
 }

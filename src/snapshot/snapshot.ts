@@ -13,7 +13,11 @@ export interface Snapshot<T = unknown, D = Record<string, unknown>> {
   readonly derived: DeepReadonly<D>;
   /** 1 for the cold start, one more for each applied reload. Never decreases. */
   readonly generation: number;
-  /** SHA-256 (hex) of the config as canonical JSON (sorted keys, no white space). */
+  /**
+   * A SHA-256 tree hash (lowercase hex) of the config as canonical JSON (sorted keys, no
+   * white space): the SHA-256 of that text for a config of at most 256 bytes of it
+   * (docs/decisions.md gives the definition). Equal configs have equal digests.
+   */
   readonly digest: string;
   /** When the swap happened, in milliseconds since the epoch. */
   readonly committedAt: number;
