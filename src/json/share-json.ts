@@ -16,6 +16,11 @@ export interface ShareJsonOptions {
    * order alone changed: patches do not carry order.
    */
   readonly patches?: Patch[];
+  /**
+   * Where `value` and `live` sit in the whole config: the start of every patch path and
+   * error path. Default: the root.
+   */
+  readonly at?: readonly (string | number)[];
 }
 
 /**
@@ -38,7 +43,7 @@ export interface ShareJsonOptions {
  * @throws {ValidationError} `ERR_VALIDATION` when `value` is not JSON data, at its path
  */
 export function shareJson(value: unknown, live: unknown, options: ShareJsonOptions = {}): unknown {
-  const sharing = new Sharing(options.freeze === true, options.patches);
+  const sharing = new Sharing(options.freeze === true, options.patches, options.at ?? []);
   const was = typeof live === 'object' && live !== null && !isCheckedJson(live) ? undefined : live;
   if (value === was && was !== undefined) return was;
   return isScalar(value) ? sharing.scalar(value, was) : sharing.member(value, was);
@@ -57,7 +62,8 @@ class Sharing {
   // for the whole walk, carrying its path and ancestors.
   readonly #copy: { freeze: boolean; keepChecked: true; path: (string | number)[]; ancestors: Set<object> };
 
-  constructor(freeze: boolean, patches: Patch[] | undefined) {
+  constructor(freeze: boolean, patches: Patch[] | undefined, at: readonly (string | number)[]) {
+    this.#path.push(...at);
     this.#freeze = freeze;
     this.#patches = patches;
     this.#copy = { freeze, keepChecked: true, path: this.#path, ancestors: this.#ancestors };

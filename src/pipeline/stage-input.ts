@@ -14,16 +14,39 @@ export type Recipe<T> = (draft: Draft<T>) => void | T;
 /** One change staged on a transaction. */
 export type StagedChange<T> = { readonly kind: 'set'; readonly value: unknown } | { readonly kind: 'update'; readonly recipe: Recipe<T> };
 
+/** The candidate, and where it may differ from the live config. */
+export interface StagedInput {
+  readonly candidate: unknown;
+  /**
+   * When every change was a recipe applied to the live config: the paths immer reports
+   * the recipes wrote (a member set, added or deleted; an array changed in place), in the
+   * candidate. Everywhere else the candidate holds the live config's own nodes, and every
+   * object above such a path is a fresh copy immer made (never the caller's). `undefined`
+   * when a whole value was set or there is no live config: it may differ anywhere.
+   */
+  readonly written: readonly (readonly (string | number)[])[] | undefined;
+}
+
 /**
  * Applies the staged changes to `live` (the live config, `undefined` at cold start).
  * A recipe that throws makes this throw; `immer` is the store's own instance, with
  * auto-freeze off, so that objects of the caller's a recipe touches are never frozen.
  */
-export function stageInput<T>(live: unknown, changes: readonly StagedChange<T>[], immer: Immer): unknown {
+export function stageInput<T>(live: unknown, changes: readonly StagedChange<T>[], immer: Immer): StagedInput {
   let candidate = live;
+  let written: (readonly (string | number)[])[] | undefined = live === undefined ? undefined : [];
   for (const change of changes) {
-    if (change.kind === 'set') candidate = change.value;
-    else candidate = immer.produce(candidate, change.recipe as (draft: unknown) => void);
+    if (change.kind === 'set') {
+      candidate = change.value;
+      written = undefined;
+    } else if (written === undefined) {
+      candidate = immer.produce(candidate, change.recipe as (draft: unknown) => void);
+    } else {
+      const paths = written;
+      candidate = immer.produce(candidate, change.recipe as (draft: unknown) => void, (patches) => {
+        for (const patch of patches) paths.push(patch.path);
+      });
+    }
   }
-  return candidate;
+  return { candidate, written };
 }

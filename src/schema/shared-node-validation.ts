@@ -51,8 +51,13 @@ import type { JsonSchema } from './schema-types.js';
  */
 export function canShareNodes(schema: JsonSchema, ownAjv: boolean): boolean {
   if (!ownAjv || (typeof schema === 'object' && Boolean(schema.$async))) return false;
-  if (!hasKeyword(schema, 'default')) return true;
+  if (!schemaWritesDefaults(schema)) return true;
   return defaultsAreTyped(schema) && !(REF_KEYWORDS.some((keyword) => hasKeyword(schema, keyword)) && COMPOSITE_KEYWORDS.some((keyword) => hasKeyword(schema, keyword)));
+}
+
+/** True when a schema has a `default` anywhere: validating may then write into the data. */
+export function schemaWritesDefaults(schema: JsonSchema): boolean {
+  return hasKeyword(schema, 'default');
 }
 
 /**

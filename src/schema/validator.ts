@@ -1,9 +1,10 @@
 import { Ajv, type AsyncValidateFunction, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ArgumentError, ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
 import { copyJson } from '../json/checked-json.js';
+import { compileChangeCheck, type ChangeCheck } from './change-validation.js';
 import { toPointer } from '../json/json-pointer.js';
 import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
-import { canShareNodes, validateSharingNodes } from './shared-node-validation.js';
+import { canShareNodes, schemaWritesDefaults, validateSharingNodes } from './shared-node-validation.js';
 
 /**
  * A compiled validator: takes a candidate (never mutated), returns the validated value
@@ -11,7 +12,24 @@ import { canShareNodes, validateSharingNodes } from './shared-node-validation.js
  * live config (checked JSON data) when there is one, only saves work: the result does not
  * depend on it.
  */
-export type Validate = (candidate: unknown, live?: unknown) => unknown;
+export type Validate = ((candidate: unknown, live?: unknown) => unknown) & {
+  /** Validation that costs what changed, when the schema allows it (see change-validation.ts). */
+  readonly changes?: ChangeValidation;
+};
+
+/** The change check of a schema, and whether its validation may write into the data. */
+export interface ChangeValidation {
+  readonly check: ChangeCheck;
+  /**
+   * True when the schema has a `default`: validation may then add members to the nodes
+   * it checks, so what was checked must be compared with the live config again. False:
+   * it writes nothing, and the nodes it checked are kept as they are.
+   */
+  readonly writesDefaults: boolean;
+}
+
+/** The key our own ajv instance knows a schema without an `$id` by. */
+const SCHEMA_KEY = 'txconfig:config';
 
 /** Options for {@link compileValidator}. */
 export interface ValidatorOptions {
@@ -48,15 +66,19 @@ export function compileValidator(schema: ConfigSchema, options: ValidatorOptions
 
 function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate | ((candidate: unknown) => Promise<unknown>) {
   const engine = ajv ?? new Ajv({ allErrors: true, useDefaults: true, strict: true });
+  // Our own instance knows the schema by a key (its `$id` if it has one), so that the
+  // change check can ask it for the validator of any subschema by JSON Pointer.
+  const key = ajv === undefined && typeof schema === 'object' ? (typeof schema.$id === 'string' ? schema.$id : SCHEMA_KEY) : undefined;
   let check: ValidateFunction;
   try {
-    check = engine.compile(schema);
+    if (key === SCHEMA_KEY) engine.addSchema(schema, key);
+    check = key === SCHEMA_KEY ? (engine.getSchema(key) as ValidateFunction) : engine.compile(schema);
   } catch (error) {
     throw new ConfigurationError('ERR_SCHEMA', `the JSON Schema does not compile: ${(error as Error).message}`, { cause: error });
   }
   if (isAsync(check)) return asyncValidator(check);
   const sharesNodes = canShareNodes(schema, ajv === undefined);
-  return (candidate, live) => {
+  const validate: Validate = (candidate, live) => {
     if (sharesNodes) {
       const validated = validateSharingNodes(check, candidate, live);
       if (validated !== undefined) return validated;
@@ -67,6 +89,9 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
     if (check(data)) return data;
     throw new ValidationError((check.errors ?? []).map(ajvIssue));
   };
+  if (!sharesNodes || key === undefined || typeof schema !== 'object') return validate;
+  const changes: ChangeValidation = { check: compileChangeCheck(schema, engine, key), writesDefaults: schemaWritesDefaults(schema) };
+  return Object.assign(validate, { changes });
 }
 
 /** True when ajv compiled an `$async` schema: the function answers with a promise, not a boolean. */

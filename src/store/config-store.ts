@@ -123,6 +123,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       participants,
       artifacts: options.artifacts,
       validate,
+      changes: 'changes' in validate ? validate.changes : undefined,
     });
     const result = await store.reload(options.initial as ConfigInputOf<S>, options.signal === undefined ? {} : { signal: options.signal });
     if (result.status === 'applied' && result.error !== undefined) {

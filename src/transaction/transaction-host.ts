@@ -6,6 +6,7 @@
 import type { Immer } from 'immer';
 import type { Artifact } from '../artifacts/artifact.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
+import type { ChangeValidation } from '../schema/validator.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { Participant } from './participant.js';
 import type { ReloadResult } from './reload-result.js';
@@ -29,6 +30,8 @@ export interface TransactionHost<T, D> {
    * ValidationError. `live` is the live config, which the validator may share nodes with.
    */
   validate(candidate: unknown, live: unknown): unknown;
+  /** Validation at the cost of what changed, when the schema allows it. */
+  readonly changes: ChangeValidation | undefined;
   /** Deep-freezes a participant's derived state. */
   freeze<V>(value: V): V;
   /** The live snapshot, `null` before the cold start. */

@@ -6,7 +6,8 @@ import { checkFunction } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { digestOf } from '../json/canonical-json.js';
 import { ParticipantRun } from './participant-run.js';
-import { reconcile } from '../pipeline/reconcile.js';
+import { reconcile, type Reconciled } from '../pipeline/reconcile.js';
+import { reconcileChanges } from '../pipeline/reconcile-changes.js';
 import { StageFailure, runStage } from '../pipeline/stage-failure.js';
 import { stageInput, type Recipe, type StagedChange } from '../pipeline/stage-input.js';
 import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
@@ -165,10 +166,12 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     const host = this.#host;
     const base = this.#base;
     const signal = this.#signal;
-    const candidate = await runStage('update', signal, () => stageInput(base?.config, this.#changes, host.immer));
+    const staged = await runStage('update', signal, () => stageInput(base?.config, this.#changes, host.immer));
     // Room for the stages of the second wave (resolve secret references) here, before validation.
-    const validated = await runStage('validate', signal, () => host.validate(candidate, base?.config));
-    const { value: config, patches } = await runStage('validate', signal, () => reconcile(base?.config, validated, base !== null));
+    // What changed first (validated and reconciled at its own cost), else the whole candidate.
+    const { changes } = host;
+    const changed = base === null || changes === undefined ? undefined : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes));
+    const { value: config, patches } = changed ?? (await this.#validateWhole(staged.candidate));
     const digest = await runStage('validate', signal, () => digestOf(config));
     if (base !== null && digest === base.digest && !this.#force) {
       log.transaction('unchanged at generation %d', base.generation);
@@ -201,6 +204,13 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     });
     log.transaction('prepared generation %d (%s)', generation, digest.slice(0, 12));
     return new PreparedTransaction(this.#lifecycle, host, { candidate: candidateSnapshot, patches: frozenPatches, participants: run, isUnchanged: false });
+  }
+
+  /** Validates the whole candidate, then reconciles it with the live config. */
+  async #validateWhole(candidate: unknown): Promise<Reconciled> {
+    const live = this.#base?.config;
+    const validated = await runStage('validate', this.#signal, () => this.#host.validate(candidate, live));
+    return runStage('validate', this.#signal, () => reconcile(live, validated, this.#base !== null));
   }
 
   /** Rolls back what was prepared, ends the transaction, and returns the error to throw. */

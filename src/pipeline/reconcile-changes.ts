@@ -1,0 +1,130 @@
+/**
+ * Validate and reconcile, at the cost of what changed. The whole-config path (validate a
+ * copy that shares the live config's nodes, then reconcile it into frozen nodes) reads
+ * every node of the candidate twice and has ajv check all of it; for a recipe that sets
+ * one member of a 1M-leaf config that is a million checks for one change. This stage
+ * instead finds where the candidate differs from the live config, shares and copies only
+ * there, has the schema check only the changed subtrees (change-validation.ts), and
+ * freezes in place what it built. It gives the same config and patches as the whole path
+ * or, when it cannot tell (an invalid change, a schema keyword that needs more), nothing:
+ * the whole path then runs and decides.
+ *
+ * Where the candidate may differ: for recipes, below the paths immer reports written
+ * (stage-input.ts); every object above those paths is a copy immer made for this
+ * candidate, which this stage may complete and freeze instead of copying it again
+ * (a routing table of 100k entries is copied once per reload, by immer, not three times).
+ * For a whole value (a file), anywhere: one walk over it against the live config.
+ */
+import type { Patch } from 'immer';
+import { markChecked, sealJson } from '../json/checked-json.js';
+import { isPlainObject, setMember } from '../json/plain-object.js';
+import { shareJson } from '../json/share-json.js';
+import type { ChangeValidation } from '../schema/validator.js';
+import type { Reconciled } from './reconcile.js';
+import { reconcile } from './reconcile.js';
+import type { StagedInput } from './stage-input.js';
+
+type Path = readonly (string | number)[];
+
+/**
+ * The validated, frozen config of the next snapshot and its patches; `undefined` when the
+ * change check cannot tell (the caller then validates and reconciles the whole candidate).
+ * `live` is the live config (checked JSON data).
+ * @throws {ValidationError} `ERR_VALIDATION` when the candidate is not JSON data, at its path
+ */
+export function reconcileChanges(live: unknown, staged: StagedInput, changes: ChangeValidation): Reconciled | undefined {
+  const units = staged.written === undefined ? [[]] : changedSubtrees(staged.written, staged.candidate, live);
+  const patches: Patch[] = [];
+  let root = staged.candidate;
+  // The subtrees this stage built (mutable until validated), and the copies immer made above them.
+  const built: unknown[] = [];
+  const above = new Map<string, { readonly depth: number; readonly node: object }>();
+  let same = true;
+  for (const unit of units) {
+    if (unit.length === 0) {
+      root = shareJson(staged.candidate, live, { patches });
+      same &&= root === live;
+      built.push(root);
+      continue;
+    }
+    const parent = nodeAt(staged.candidate, unit, unit.length - 1, above) as Record<string, unknown> | undefined;
+    // An object above a written path that is not immer's copy (a snapshot node a recipe
+    // put there): it cannot be completed in place.
+    if (parent === undefined) return undefined;
+    const key = unit[unit.length - 1] as string;
+    const liveParent = nodeAt(live, unit, unit.length - 1) as Record<string, unknown>;
+    const was = Object.hasOwn(liveParent, key) ? liveParent[key] : undefined;
+    const value = Object.hasOwn(parent, key) ? parent[key] : undefined;
+    if (value === undefined) {
+      if (was !== undefined) patches.push({ op: 'remove', path: [...unit] });
+      same &&= was === undefined;
+      continue;
+    }
+    const data = shareJson(value, was, { patches, at: unit });
+    same &&= data === was;
+    setMember(parent, key, data);
+    built.push(data);
+  }
+  if (same && patches.length === 0) return { value: live, patches };
+  if (!changes.check(root, patches.map((patch) => patch.path))) return undefined;
+  // Validation may have written defaults: compare what was checked with the live config
+  // again (only the new nodes are walked), for the frozen nodes and the patches.
+  if (changes.writesDefaults) return reconcile(live, root);
+  for (const data of built) sealJson(data);
+  // immer's copies above the changed subtrees, deepest first: their other members are
+  // the live config's own (checked) nodes.
+  for (const { node } of [...above.values()].sort((a, b) => b.depth - a.depth)) markChecked(node);
+  return { value: root, patches };
+}
+
+/**
+ * The smallest set of subtrees that holds every written path: each path is cut at the
+ * first node that is not a plain object in both the candidate and the live config (an
+ * array is reconciled whole; a path through a replaced value ends at it), and a path
+ * below another one is dropped.
+ */
+function changedSubtrees(written: readonly Path[], candidate: unknown, live: unknown): Path[] {
+  const cuts: Path[] = [];
+  for (const path of written) {
+    let node = candidate;
+    let liveNode = live;
+    let depth = 0;
+    // Down while both are plain objects holding the key; a key only one of them holds is
+    // a member added or removed: the cut ends at it.
+    while (depth < path.length && isPlainObject(node) && isPlainObject(liveNode)) {
+      const key = path[depth++];
+      if (typeof key !== 'string' || !Object.hasOwn(node, key) || !Object.hasOwn(liveNode, key)) break;
+      node = node[key];
+      liveNode = liveNode[key];
+    }
+    cuts.push(path.slice(0, depth));
+  }
+  cuts.sort((a, b) => a.length - b.length);
+  const kept: Path[] = [];
+  const keys = new Set<string>();
+  for (const cut of cuts) {
+    let covered = false;
+    for (let length = 0; length <= cut.length && !covered; length++) covered = keys.has(JSON.stringify(cut.slice(0, length)));
+    if (covered) continue;
+    keys.add(JSON.stringify(cut));
+    kept.push(cut);
+  }
+  return kept;
+}
+
+/**
+ * The node at the first `depth` keys of `path` in `root`. With `above`, each object on
+ * the way (the root included) must be a mutable object, not checked data, and is
+ * recorded there; `undefined` when one is not.
+ */
+function nodeAt(root: unknown, path: Path, depth: number, above?: Map<string, { readonly depth: number; readonly node: object }>): unknown {
+  let node = root;
+  for (let index = 0; ; index++) {
+    if (above !== undefined) {
+      if (!isPlainObject(node) || Object.isFrozen(node)) return undefined;
+      above.set(JSON.stringify(path.slice(0, index)), { depth: index, node });
+    }
+    if (index === depth) return node;
+    node = (node as Record<string, unknown>)[path[index] as string];
+  }
+}

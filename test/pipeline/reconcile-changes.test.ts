@@ -1,0 +1,143 @@
+// The reload path that costs what changed (validate and reconcile only the changed
+// subtrees) against the whole path, on generated schemas, configs and edits: the same
+// outcome, config (same key order), digest, patches and issues, reload after reload.
+import { Ajv } from 'ajv';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ConfigStore, ReloadError, type ReloadResult } from '../../src/index.js';
+import { compileValidator } from '../../src/schema/validator.js';
+import { KEYS, applyEdits, edits, type Edit, type Style } from '../helpers/json-edits.js';
+import { rootSchema, subschemasOf, valueFor, type Schema } from '../helpers/schema-arbitraries.js';
+
+type Store = ConfigStore<unknown, Record<string, unknown>, unknown>;
+
+describe('reloads validated at the cost of what changed, against the whole validation', () => {
+  const cases = rootSchema.chain((schema) => {
+    const payload = fc.constantFrom(...subschemasOf(schema)).chain((part) => valueFor(part));
+    const trial = fc.record({ edits: edits(payload), style: fc.constantFrom<Style>('file', 'recipe') });
+    return fc.record({ schema: fc.constant(schema), initial: valueFor(schema), trials: fc.array(trial, { minLength: 6, maxLength: 12 }) });
+  });
+
+  it('gives the whole path\'s result on every reload: status, config, digest, patches, issues', async () => {
+    const seen = { stores: 0, changeChecked: 0, applied: 0, rejected: 0 };
+    await fc.assert(
+      fc.asyncProperty(cases, async ({ schema, initial, trials }) => {
+        const stores = await createBoth(schema, initial);
+        if (stores === undefined) return;
+        seen.stores++;
+        if ('changes' in compileValidator(schema)) seen.changeChecked++;
+        const [fast, whole] = stores;
+        for (const { edits: list, style } of trials) {
+          const live = fast.load().config;
+          // Each store gets its own copy of the edits: a recipe may change the objects it puts in.
+          const results = await Promise.all([fast, whole].map((store) => outcome(store, structuredClone(list), style)));
+          const [mine, theirs] = results as [Outcome, Outcome];
+          expect(mine.status).toBe(theirs.status);
+          if (mine.status === 'rejected' && theirs.status === 'rejected') {
+            seen.rejected++;
+            expect(mine.error.code).toBe(theirs.error.code);
+            expect(issuesOf(mine.error)).toEqual(issuesOf(theirs.error));
+            expect(fast.load().config).toBe(live);
+            continue;
+          }
+          if (mine.status !== 'applied' || theirs.status !== 'applied') continue;
+          seen.applied++;
+          expect(JSON.stringify(mine.snapshot.config)).toBe(JSON.stringify(theirs.snapshot.config));
+          expect(mine.snapshot.digest).toBe(theirs.snapshot.digest);
+          expect(sortedPatches(mine.patches)).toEqual(sortedPatches(theirs.patches));
+          expectDeeplyFrozen(mine.snapshot.config);
+        }
+      }),
+      { numRuns: 200 },
+    );
+    expect(seen.stores).toBeGreaterThan(80);
+    expect(seen.changeChecked).toBeGreaterThan(50);
+    expect(seen.applied).toBeGreaterThan(200);
+    expect(seen.rejected).toBeGreaterThan(150);
+  });
+});
+
+type Outcome = { readonly status: 'applied'; readonly snapshot: { readonly config: unknown; readonly digest: string }; readonly patches: readonly unknown[] } | { readonly status: 'unchanged' } | { readonly status: 'rejected'; readonly error: ReloadError };
+
+/** The two stores: ours (the change path where the schema allows it) and one that always validates whole (an ajv of the caller's). Undefined when `initial` is refused (by both). */
+async function createBoth(schema: Schema, initial: unknown): Promise<[Store, Store] | undefined> {
+  const made = await Promise.allSettled([
+    ConfigStore.create({ schema, initial }),
+    ConfigStore.create({ schema, initial, ajv: new Ajv({ allErrors: true, useDefaults: true, strict: true }) }),
+  ]);
+  const [mine, theirs] = made;
+  expect(mine.status).toBe(theirs.status);
+  if (mine.status === 'rejected' || theirs.status === 'rejected') return undefined;
+  return [mine.value, theirs.value];
+}
+
+async function outcome(store: Store, list: readonly Edit[], style: Style): Promise<Outcome> {
+  const live = store.load().config;
+  try {
+    const result: ReloadResult =
+      style === 'file'
+        ? await store.reload(applyEdits(live, list, 'file'))
+        : await store.reload((draft: unknown) => {
+            editInPlace(draft, list, live);
+          });
+    return result.status === 'applied' ? { status: 'applied', snapshot: result.snapshot, patches: result.patches } : { status: 'unchanged' };
+  } catch (error) {
+    if (error instanceof ReloadError) return { status: 'rejected', error };
+    throw error;
+  }
+}
+
+/**
+ * The edits of json-edits.ts made on an immer draft, in place, as a recipe makes them; a
+ * moved member is the live node itself. A `__proto__` key becomes `c`: assigning it on a
+ * draft would set the copy's prototype, which no recipe means to do.
+ */
+function editInPlace(draft: unknown, list: readonly Edit[], live: unknown): void {
+  for (const edit of list) {
+    const payload = edit.op === 'move' ? pick(live, edit.from) : edit.payload;
+    let node = draft;
+    for (const step of edit.at) {
+      if (node === null || typeof node !== 'object') break;
+      const children = Object.keys(node);
+      if (children.length === 0 || step % (children.length + 1) >= children.length) break;
+      const value = (node as Record<string, unknown>)[children[step % (children.length + 1)] as string];
+      if (value === null || typeof value !== 'object') break;
+      node = value;
+    }
+    if (node === null || typeof node !== 'object') continue;
+    if (Array.isArray(node)) {
+      const index = edit.key % (node.length + 1);
+      if (edit.op === 'delete') node.splice(index, 1);
+      else node[index] = payload;
+      continue;
+    }
+    const key = KEYS[edit.key % KEYS.length] === '__proto__' ? 'c' : (KEYS[edit.key % KEYS.length] as string);
+    if (edit.op === 'delete') Reflect.deleteProperty(node, key);
+    else (node as Record<string, unknown>)[key] = payload;
+  }
+}
+
+function pick(value: unknown, path: readonly number[]): unknown {
+  let node = value;
+  for (const step of path) {
+    if (node === null || typeof node !== 'object') break;
+    const members = Object.values(node);
+    if (members.length === 0) break;
+    node = members[step % members.length];
+  }
+  return node;
+}
+
+function issuesOf(error: ReloadError): unknown {
+  return error.failures.map((failure) => (failure.error as { issues?: unknown }).issues ?? String(failure.error));
+}
+
+function sortedPatches(patches: readonly unknown[]): unknown[] {
+  return [...patches].sort((a, b) => JSON.stringify((a as { path: unknown }).path).localeCompare(JSON.stringify((b as { path: unknown }).path)));
+}
+
+function expectDeeplyFrozen(value: unknown): void {
+  if (value === null || typeof value !== 'object') return;
+  expect(Object.isFrozen(value)).toBe(true);
+  for (const item of Object.values(value)) expectDeeplyFrozen(item);
+}
