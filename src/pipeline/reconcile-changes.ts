@@ -18,7 +18,8 @@
 import type { Patch } from 'immer';
 import { markChecked, sealJson } from '../json/checked-json.js';
 import { isPlainObject, setMember } from '../json/plain-object.js';
-import { shareJson } from '../json/share-json.js';
+import type { Slicer } from '../internal/slices.js';
+import { shareJson, shareJsonInSlices } from '../json/share-json.js';
 import type { ChangeValidation } from '../schema/validator.js';
 import type { Reconciled } from './reconcile.js';
 import { reconcile } from './reconcile.js';
@@ -29,10 +30,10 @@ type Path = readonly (string | number)[];
 /**
  * The validated, frozen config of the next snapshot and its patches; `undefined` when the
  * change check cannot tell (the caller then validates and reconciles the whole candidate).
- * `live` is the live config (checked JSON data).
+ * `live` is the live config (checked JSON data); `pause` slices the walk over a whole value.
  * @throws {ValidationError} `ERR_VALIDATION` when the candidate is not JSON data, at its path
  */
-export function reconcileChanges(live: unknown, staged: StagedInput, changes: ChangeValidation): Reconciled | undefined {
+export async function reconcileChanges(live: unknown, staged: StagedInput, changes: ChangeValidation, pause: Slicer): Promise<Reconciled | undefined> {
   const units = staged.written === undefined ? [[]] : changedSubtrees(staged.written, staged.candidate, live);
   const patches: Patch[] = [];
   let root = staged.candidate;
@@ -42,7 +43,8 @@ export function reconcileChanges(live: unknown, staged: StagedInput, changes: Ch
   let same = true;
   for (const unit of units) {
     if (unit.length === 0) {
-      root = shareJson(staged.candidate, live, { patches });
+      // A whole value (a parsed file) may be large: walked in slices.
+      root = await shareJsonInSlices(staged.candidate, live, { patches }, pause);
       same &&= root === live;
       built.push(root);
       continue;

@@ -31,14 +31,25 @@ const COLON = 0x3a;
  * @param maxDepth - containers that may be open at once; the root object counts 1
  */
 export function fastJsonObject(text: string, maxDepth: number): Record<string, unknown> | undefined {
-  let value: unknown;
+  return checkParsed(parseOrUndefined(text), text, maxDepth);
+}
+
+/** `JSON.parse(text)`, or `undefined` when it throws. The first half of {@link fastJsonObject}. */
+export function parseOrUndefined(text: string): unknown {
   try {
-    value = jsonParse(text);
+    return jsonParse(text);
   } catch {
     // Invalid JSON, or nesting deep enough to exhaust JSON.parse's stack: the full parser
     // finds the position and the reason.
     return undefined;
   }
+}
+
+/**
+ * The second half of {@link fastJsonObject}: `value` (what {@link parseOrUndefined} made
+ * of `text`) when it passes every check the full parser makes, else `undefined`.
+ */
+export function checkParsed(value: unknown, text: string, maxDepth: number): Record<string, unknown> | undefined {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
   const members = countMembers(value, maxDepth);
   // JSON.parse keeps the last of duplicate keys: the parsed objects then hold fewer

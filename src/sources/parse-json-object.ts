@@ -6,7 +6,8 @@
  */
 import { ParseError, UnsafeKeyError } from '../errors.js';
 import { escapeKey } from '../json/json-pointer.js';
-import { fastJsonObject } from './fast-json-object.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { checkParsed, fastJsonObject, parseOrUndefined } from './fast-json-object.js';
 
 /** Keys that reach `Object.prototype` through `__proto__` or a constructor when merged. */
 const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
@@ -70,6 +71,24 @@ interface ObjectFrame {
  */
 export function parseJsonObject(text: string, options: JsonParseOptions): Record<string, unknown> {
   return fastJsonObject(text, options.maxDepth) ?? parseWithPositions(text, options);
+}
+
+/**
+ * Texts longer than this (UTF-16 code units) are parsed in two turns of the event loop:
+ * `JSON.parse` of 1 MB takes a few milliseconds, and the checks after it as long again.
+ */
+export const TWO_TURN_TEXT = 1 << 20;
+
+/**
+ * {@link parseJsonObject}, giving the event loop a turn between `JSON.parse` and the
+ * checks when the text is long ({@link TWO_TURN_TEXT}): the same result, the same errors.
+ * @throws as {@link parseJsonObject}
+ */
+export async function parseJsonObjectInTurns(text: string, options: JsonParseOptions): Promise<Record<string, unknown>> {
+  if (text.length <= TWO_TURN_TEXT) return parseJsonObject(text, options);
+  const parsed = parseOrUndefined(text);
+  await nextTurn();
+  return checkParsed(parsed, text, options.maxDepth) ?? parseWithPositions(text, options);
 }
 
 /**

@@ -8,7 +8,7 @@ import { readUpTo, resolveFileSystem, type FileStats, type FileSystem } from '..
 import { log } from '../internal/debug.js';
 import { errnoCode } from '../internal/errno.js';
 import { checkInteger, checkNonEmptyString, describeValue } from '../internal/argument-checks.js';
-import { parseJsonObject } from './parse-json-object.js';
+import { parseJsonObject, parseJsonObjectInTurns } from './parse-json-object.js';
 
 /** Default {@link ReadConfigFileOptions.maxBytes}: 16 MiB. */
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -80,7 +80,10 @@ export async function readConfigFile(path: string, options: ReadConfigFileOption
   checkNonEmptyString('path', path);
   checkReadLimits(options);
   const bytes = await readConfigBytes(path, options);
-  return parseConfigBytes(bytes, { source: path, ...(options.maxDepth === undefined ? {} : { maxDepth: options.maxDepth }) });
+  const text = decodeConfigBytes(bytes, path);
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  // A long text is parsed in two turns of the event loop (parse-json-object.ts).
+  return parseJsonObjectInTurns(withoutBom(text), { source: path, maxDepth });
 }
 
 /**
@@ -99,8 +102,7 @@ export function parseConfigText(text: string, options: ParseConfigTextOptions = 
   if (typeof text !== 'string') throw new ArgumentError('text', `must be a string, got ${describeValue(text)}`);
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   checkInteger('maxDepth', maxDepth, 1);
-  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  return parseJsonObject(body, { source: options.source ?? '<text>', maxDepth });
+  return parseJsonObject(withoutBom(text), { source: options.source ?? '<text>', maxDepth });
 }
 
 /**
@@ -110,13 +112,21 @@ export function parseConfigText(text: string, options: ParseConfigTextOptions = 
  * @throws {ConfigFileError} `ERR_FILE_ENCODING`; and whatever parseConfigText throws.
  */
 export function parseConfigBytes(bytes: Uint8Array, options: ParseConfigTextOptions & { readonly source: string }): Record<string, unknown> {
-  let text: string;
+  return parseConfigText(decodeConfigBytes(bytes, options.source), options);
+}
+
+/** `text` without the byte order mark it may start with. */
+function withoutBom(text: string): string {
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+}
+
+/** @throws {ConfigFileError} `ERR_FILE_ENCODING` when `bytes` are not UTF-8 */
+function decodeConfigBytes(bytes: Uint8Array, source: string): string {
   try {
-    text = utf8.decode(bytes);
+    return utf8.decode(bytes);
   } catch (error) {
-    throw new ConfigFileError('ERR_FILE_ENCODING', options.source, 'not valid UTF-8', { cause: error });
+    throw new ConfigFileError('ERR_FILE_ENCODING', source, 'not valid UTF-8', { cause: error });
   }
-  return parseConfigText(text, options);
 }
 
 /**

@@ -4,6 +4,7 @@ import type { PutOptions } from '../artifacts/artifact-store.js';
 import { ConfigurationError, ReloadError, TransactionStateError, hasErrorCode, type ReloadErrorCode, type ReloadFailure } from '../errors.js';
 import { checkFunction } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
+import { slicer, type Slicer } from '../internal/slices.js';
 import { digestOf } from '../json/canonical-json.js';
 import { ParticipantRun } from './participant-run.js';
 import { reconcile, type Reconciled } from '../pipeline/reconcile.js';
@@ -166,13 +167,20 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     const host = this.#host;
     const base = this.#base;
     const signal = this.#signal;
+    // Between stages, and inside the walk over a whole value, the event loop gets a turn
+    // whenever the work has run for a slice: a large file does not stall the process.
+    const pause = slicer();
     const staged = await runStage('update', signal, () => stageInput(base?.config, this.#changes, host.immer));
+    // A whole value (a parsed file) may be large, and was likely parsed in this very turn.
+    if (staged.written === undefined) await pause(true);
     // Room for the stages of the second wave (resolve secret references) here, before validation.
     // What changed first (validated and reconciled at its own cost), else the whole candidate.
     const { changes } = host;
-    const changed = base === null || changes === undefined ? undefined : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes));
-    const { value: config, patches } = changed ?? (await this.#validateWhole(staged.candidate));
+    const changed = base === null || changes === undefined ? undefined : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes, pause));
+    const { value: config, patches } = changed ?? (await this.#validateWhole(staged.candidate, pause));
+    await pause();
     const digest = await runStage('validate', signal, () => digestOf(config));
+    await pause();
     if (base !== null && digest === base.digest && !this.#force) {
       log.transaction('unchanged at generation %d', base.generation);
       return new PreparedTransaction(this.#lifecycle, host, { candidate: base, patches: [], participants: run, isUnchanged: true });
@@ -207,9 +215,11 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   }
 
   /** Validates the whole candidate, then reconciles it with the live config. */
-  async #validateWhole(candidate: unknown): Promise<Reconciled> {
+  async #validateWhole(candidate: unknown, pause: Slicer): Promise<Reconciled> {
     const live = this.#base?.config;
+    await pause();
     const validated = await runStage('validate', this.#signal, () => this.#host.validate(candidate, live));
+    await pause();
     return runStage('validate', this.#signal, () => reconcile(live, validated, this.#base !== null));
   }
 

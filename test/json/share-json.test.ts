@@ -3,9 +3,9 @@ import { applyPatches, enablePatches, type Patch } from 'immer';
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
 import { copyJson, isCheckedJson } from '../../src/json/checked-json.js';
-import { shareJson } from '../../src/json/share-json.js';
+import { PAUSE_EVERY, shareJson, shareJsonInSlices } from '../../src/json/share-json.js';
 import { applyEdits, edits, tree, type Style } from '../helpers/json-edits.js';
-import { thrownBy } from '../helpers/rejection.js';
+import { rejection, thrownBy } from '../helpers/rejection.js';
 
 // The store turns immer's patches on; these tests apply patches without a store.
 enablePatches();
@@ -253,3 +253,47 @@ function nodesOf(value: unknown, into = new Set<unknown>()): Set<unknown> {
   for (const item of Object.values(value)) nodesOf(item, into);
   return into;
 }
+
+describe('shareJson in slices', () => {
+  const table = (size: number, changed: number): Record<string, unknown> => {
+    const routes: Record<string, unknown> = {};
+    for (let index = 0; index < size; index++) routes[`/r${index}`] = { upstream: index === changed ? 'new' : `u${index}`, tags: ['a', index] };
+    return { routes, mode: 'x' };
+  };
+
+  it('gives the result and patches of one walk, asking for a pause every PAUSE_EVERY members', async () => {
+    const live = copyJson(table(10_000, -1), { freeze: true });
+    const whole: Patch[] = [];
+    const expected = shareJson(table(10_000, 77), live, { patches: whole, freeze: true });
+    const sliced: Patch[] = [];
+    let pauses = 0;
+    let turns = 0;
+    const result = await shareJsonInSlices(table(10_000, 77), live, { patches: sliced, freeze: true }, () => {
+      pauses++;
+      // Every other pause waits for a turn of the event loop, as a slicer does once its slice has run.
+      if (pauses % 2 === 1) return undefined;
+      return new Promise<void>((resolve) => {
+        setImmediate(() => {
+          turns++;
+          resolve();
+        });
+      });
+    });
+    expect(JSON.stringify(result)).toBe(JSON.stringify(expected));
+    expect(sliced).toEqual(whole);
+    expect(sliced.map((patch) => patch.path)).toEqual([['routes', '/r77', 'upstream']]);
+    // Members visited: 2 at the root, 10,000 in the table, 2 in each entry, 2 in each tags array.
+    expect(pauses).toBe(Math.floor((2 + 10_000 + 10_000 * 4) / PAUSE_EVERY));
+    expect(turns).toBe(Math.floor(pauses / 2));
+    expect((result as { routes: Record<string, unknown> }).routes['/r5']).toBe((live as { routes: Record<string, unknown> }).routes['/r5']);
+  });
+
+  it('refuses what one walk refuses, at the same path', async () => {
+    const live = copyJson(table(3000, -1), { freeze: true });
+    const bad = table(3000, -1);
+    (bad.routes as Record<string, unknown>)['/r2999'] = { upstream: () => 1 };
+    const error = await rejection(shareJsonInSlices(bad, live, {}, () => undefined));
+    expect(error).toBeInstanceOf(ValidationError);
+    expect((error as ValidationError).issues).toEqual((thrownBy(() => shareJson(bad, live)) as ValidationError).issues);
+  });
+});

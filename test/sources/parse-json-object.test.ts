@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ParseError, UnsafeKeyError } from '../../src/errors.js';
-import { parseJsonObject } from '../../src/sources/parse-json-object.js';
+import { TWO_TURN_TEXT, parseJsonObject, parseJsonObjectInTurns } from '../../src/sources/parse-json-object.js';
+import { rejection, thrownBy } from '../helpers/rejection.js';
 
 const options = { source: 'test.json', maxDepth: 256 };
 
@@ -158,5 +159,45 @@ describe('parseJsonObject: unsafe keys', () => {
       __proto__x: 1,
       'my constructor': ['prototype'],
     });
+  });
+});
+
+describe('parseJsonObjectInTurns (long texts: JSON.parse and the checks in two turns)', () => {
+  const long = (extra: string): string => {
+    const members: string[] = [];
+    for (let index = 0, length = 0; length <= TWO_TURN_TEXT; index++) length += members[members.push(`"key${index}":{"value":"${'x'.repeat(40)}","n":${index}}`) - 1]!.length + 1;
+    return `{${members.join(',')}${extra}}`;
+  };
+  const options = { source: 'big.json', maxDepth: 256 };
+
+  it('gives the value parseJsonObject gives, after a turn of the event loop', async () => {
+    const text = long('');
+    expect(text.length).toBeGreaterThan(TWO_TURN_TEXT);
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    const value = await parseJsonObjectInTurns(text, options);
+    expect(turned).toBe(true);
+    expect(value).toEqual(parseJsonObject(text, options));
+  });
+
+  it('gives the errors of parseJsonObject, with their positions', async () => {
+    for (const extra of [',"key0":1', ',"__proto__":{}', ',"deep":1e999', ',"broken":']) {
+      const text = long(extra);
+      const error = await rejection(parseJsonObjectInTurns(text, options));
+      const expected = thrownBy(() => parseJsonObject(text, options));
+      expect(error).toBeInstanceOf((expected as Error).constructor);
+      expect(error).toMatchObject({ code: (expected as ParseError).code, line: (expected as ParseError).line, column: (expected as ParseError).column });
+    }
+  });
+
+  it('parses a short text in the same turn', async () => {
+    let turned = false;
+    setImmediate(() => {
+      turned = true;
+    });
+    expect(await parseJsonObjectInTurns('{"a":1}', options)).toEqual({ a: 1 });
+    expect(turned).toBe(false);
   });
 });

@@ -172,3 +172,52 @@ describe('Transaction', () => {
     expect(Object.isFrozen(derived.listen.list)).toBe(true);
   });
 });
+
+describe('Transaction: the event loop during a long prepare', () => {
+  /** A store whose one participant records whether a setImmediate queued before the reload has run by the time it prepares. */
+  async function watching() {
+    const seen: boolean[] = [];
+    let turned = false;
+    const store = await ConfigStore.create({
+      schema: { type: 'object', properties: { routes: { type: 'object', additionalProperties: { type: 'string' } } }, required: ['routes'] },
+      initial: { routes: {} },
+      participants: [
+        {
+          name: 'watch',
+          prepare: () => {
+            seen.push(turned);
+            return { derived: null };
+          },
+        },
+      ],
+    });
+    const arm = (): void => {
+      turned = false;
+      setImmediate(() => {
+        turned = true;
+      });
+    };
+    // The cold start's preparation is not one of the reloads watched.
+    return { store, arm, turned: () => seen.slice(1) };
+  }
+
+  it('reconciles a whole value (a parsed file) on a later turn, and walks a large one in slices', async () => {
+    const { store, arm, turned } = await watching();
+    const routes: Record<string, string> = {};
+    for (let index = 0; index < 50_000; index++) routes[`/r${index}`] = `u${index}`;
+    arm();
+    await store.reload({ routes });
+    arm();
+    await store.reload({ routes: { ...routes, '/r7': 'changed' } });
+    expect(turned()).toEqual([true, true]);
+  });
+
+  it('prepares a recipe in the turn it starts in: a small change waits for nothing', async () => {
+    const { store, arm, turned } = await watching();
+    arm();
+    await store.reload((draft) => {
+      draft.routes['/a'] = 'b';
+    });
+    expect(turned()).toEqual([false]);
+  });
+});
