@@ -16,6 +16,15 @@ export const INLINE_LIMIT = 256;
 // as it has large ones, and nothing of the nodes it shares with other generations.
 const refs = new WeakMap<object, string>();
 
+// Wide checked objects (more than WIDE members): their keys, sorted, and the encoding of
+// each member (`"key":ref`), so that a copy that differs in a few members is encoded
+// without sorting and encoding all the others again ({@link deriveDigest}). Costs two
+// arrays of the node's width per retained wide node; the strings are shared.
+const entries = new WeakMap<object, { readonly keys: readonly string[]; readonly parts: readonly string[] }>();
+
+/** Objects with more members than this keep their entries. Any such object is large. */
+const WIDE = 64;
+
 /**
  * JSON text with object keys sorted by UTF-16 code unit order and no white space.
  * Properties whose value is `undefined` are left out and `undefined` array items are
@@ -67,14 +76,17 @@ function refOf(value: unknown): string {
     encoding = `[${parts.join(',')}]`;
   } else {
     const record = value as Record<string, unknown>;
+    const keys: string[] = [];
     for (const key of Object.keys(record).sort()) {
       const item = record[key];
       if (item === undefined) continue;
       const ref = refOf(item);
       hasLargeChild ||= isDigestRef(ref);
+      keys.push(key);
       parts.push(`${JSON.stringify(key)}:${ref}`);
     }
     encoding = `{${parts.join(',')}}`;
+    if (keys.length > WIDE && isCheckedJson(value)) entries.set(value, { keys, parts });
   }
   // A parent is longer than any child, so a large child makes it large; otherwise
   // `encoding` is its text. UTF-8 takes at least one byte per UTF-16 code unit and at
@@ -86,6 +98,55 @@ function refOf(value: unknown): string {
   const ref = large ? `#${sha256(encoding)}` : encoding;
   if (isCheckedJson(value)) refs.set(value, ref);
   return ref;
+}
+
+/**
+ * Computes and remembers the digest of `node`, a checked object that equals `previous`
+ * (a checked object) except for the members named in `changed` (set to other values,
+ * added or removed): when `previous` is wide and its entries are known, from those
+ * entries, in proportion to the changed members and one join and hash of the encoding,
+ * without sorting or encoding the unchanged ones. The result is the one {@link digestOf}
+ * gives; `changed` must name every member that differs (extra names cost a little).
+ */
+export function deriveDigest(node: Readonly<Record<string, unknown>>, previous: Readonly<Record<string, unknown>>, changed: Iterable<string>): void {
+  const before = entries.get(previous);
+  if (before === undefined || !isCheckedJson(node) || refs.has(node)) return;
+  const keys = before.keys.slice();
+  const parts = before.parts.slice();
+  for (const key of changed) {
+    const item = Object.hasOwn(node, key) ? node[key] : undefined;
+    const at = sortedIndex(keys, key);
+    const present = keys[at] === key;
+    if (item === undefined) {
+      if (present) {
+        keys.splice(at, 1);
+        parts.splice(at, 1);
+      }
+      continue;
+    }
+    const part = `${JSON.stringify(key)}:${refOf(item)}`;
+    if (present) parts[at] = part;
+    else {
+      keys.splice(at, 0, key);
+      parts.splice(at, 0, part);
+    }
+  }
+  // A member fewer can leave a node no longer wide: then it is encoded as any node is.
+  if (keys.length <= WIDE) return;
+  entries.set(node, { keys, parts });
+  refs.set(node, `#${sha256(`{${parts.join(',')}}`)}`);
+}
+
+/** Where `key` is, or would go, in `keys` (sorted by UTF-16 code units, as `Array.prototype.sort` sorts). */
+function sortedIndex(keys: readonly string[], key: string): number {
+  let low = 0;
+  let high = keys.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if ((keys[middle] as string) < key) low = middle + 1;
+    else high = middle;
+  }
+  return low;
 }
 
 /** True for the ref of a large node: `#` cannot start JSON text. */

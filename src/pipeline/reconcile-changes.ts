@@ -16,6 +16,7 @@
  * For a whole value (a file), anywhere: one walk over it against the live config.
  */
 import type { Patch } from 'immer';
+import { deriveDigest } from '../json/canonical-json.js';
 import { markChecked, sealJson } from '../json/checked-json.js';
 import { isPlainObject, setMember } from '../json/plain-object.js';
 import type { Slicer } from '../internal/slices.js';
@@ -26,6 +27,13 @@ import { reconcile } from './reconcile.js';
 import type { StagedInput } from './stage-input.js';
 
 type Path = readonly (string | number)[];
+
+/** An object above a changed subtree (a copy immer made), and the keys of its members that changed. */
+interface Above {
+  readonly path: Path;
+  readonly node: object;
+  readonly changed: Set<string>;
+}
 
 /**
  * The validated, frozen config of the next snapshot and its patches; `undefined` when the
@@ -39,7 +47,7 @@ export async function reconcileChanges(live: unknown, staged: StagedInput, chang
   let root = staged.candidate;
   // The subtrees this stage built (mutable until validated), and the copies immer made above them.
   const built: unknown[] = [];
-  const above = new Map<string, { readonly depth: number; readonly node: object }>();
+  const above = new Map<string, Above>();
   let same = true;
   for (const unit of units) {
     if (unit.length === 0) {
@@ -74,8 +82,12 @@ export async function reconcileChanges(live: unknown, staged: StagedInput, chang
   if (changes.writesDefaults) return reconcile(live, root);
   for (const data of built) sealJson(data);
   // immer's copies above the changed subtrees, deepest first: their other members are
-  // the live config's own (checked) nodes.
-  for (const { node } of [...above.values()].sort((a, b) => b.depth - a.depth)) markChecked(node);
+  // the live config's own (checked) nodes. Each one's digest follows from its live
+  // counterpart's and the members changed under it.
+  for (const { node, path, changed } of [...above.values()].sort((a, b) => b.path.length - a.path.length)) {
+    markChecked(node);
+    deriveDigest(node as Record<string, unknown>, nodeAt(live, path, path.length) as Record<string, unknown>, changed);
+  }
   return { value: root, patches };
 }
 
@@ -119,12 +131,15 @@ function changedSubtrees(written: readonly Path[], candidate: unknown, live: unk
  * the way (the root included) must be a mutable object, not checked data, and is
  * recorded there; `undefined` when one is not.
  */
-function nodeAt(root: unknown, path: Path, depth: number, above?: Map<string, { readonly depth: number; readonly node: object }>): unknown {
+function nodeAt(root: unknown, path: Path, depth: number, above?: Map<string, Above>): unknown {
   let node = root;
   for (let index = 0; ; index++) {
     if (above !== undefined) {
       if (!isPlainObject(node) || Object.isFrozen(node)) return undefined;
-      above.set(JSON.stringify(path.slice(0, index)), { depth: index, node });
+      const at = JSON.stringify(path.slice(0, index));
+      let entry = above.get(at);
+      if (entry === undefined) above.set(at, (entry = { path: path.slice(0, index), node, changed: new Set() }));
+      entry.changed.add(path[index] as string);
     }
     if (index === depth) return node;
     node = (node as Record<string, unknown>)[path[index] as string];

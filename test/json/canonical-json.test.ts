@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { INLINE_LIMIT, canonicalJson, digestOf } from '../../src/json/canonical-json.js';
+import { INLINE_LIMIT, canonicalJson, deriveDigest, digestOf } from '../../src/json/canonical-json.js';
 import { copyJson, markChecked } from '../../src/json/checked-json.js';
 import { setMember } from '../../src/json/plain-object.js';
 
@@ -264,5 +264,48 @@ describe('digestOf over generations', () => {
     services.s1!.name = 'changed';
     expect(digestOf(frozen)).not.toBe(large);
     expect(digestOf(frozen)).toBe(reference.digest(frozen));
+  });
+});
+
+describe('deriveDigest: a wide object\'s digest from its previous version', () => {
+  const wide = (size: number): Record<string, unknown> => {
+    const members: Record<string, unknown> = {};
+    for (let index = 0; index < size; index++) members[`k${String(index).padStart(4, '0')}`] = index % 3 === 0 ? { n: index, tags: ['a', 'é'.repeat(index % 5)] } : `v${index}`;
+    return members;
+  };
+
+  it('gives the digest of a fresh computation for members changed, added and removed', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 60, max: 140 }),
+        fc.array(fc.record({ key: fc.oneof(fc.nat(200).map((n) => `k${String(n).padStart(4, '0')}`), fc.constantFrom('', 'a', '~', 'é', '😀', 'k0000 ')), value: fc.oneof(fc.constant(undefined), fc.string(), fc.record({ x: fc.nat() }), fc.constant('#' + 'f'.repeat(64))) }), { maxLength: 12 }),
+        (size, changes) => {
+          const previous = copyJson(wide(size), { freeze: true }) as Record<string, unknown>;
+          expect(digestOf(previous)).toBe(digestOf(wide(size)));
+          const next: Record<string, unknown> = { ...previous };
+          for (const { key, value } of changes) {
+            if (value === undefined) Reflect.deleteProperty(next, key);
+            else next[key] = copyJson(value, { freeze: true });
+          }
+          markChecked(next);
+          deriveDigest(next, previous, changes.map((change) => change.key));
+          expect(digestOf(next)).toBe(digestOf(copyJson(next)));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it('leaves a node it cannot derive to the full computation: a narrow previous one, or a node not checked', () => {
+    const narrow = copyJson({ a: 1, b: 2 }, { freeze: true }) as Record<string, unknown>;
+    const next = markChecked({ ...narrow, a: 3 });
+    deriveDigest(next, narrow, ['a']);
+    expect(digestOf(next)).toBe(digestOf({ a: 3, b: 2 }));
+    const previous = copyJson(wide(100), { freeze: true }) as Record<string, unknown>;
+    digestOf(previous);
+    const mutable = { ...previous, k0001: 'changed' };
+    deriveDigest(mutable, previous, ['k0001']);
+    mutable.k0002 = 'changed too';
+    expect(digestOf(mutable)).toBe(digestOf(copyJson(mutable)));
   });
 });
