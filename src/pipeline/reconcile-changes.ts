@@ -57,30 +57,28 @@ export async function reconcileChanges(live: unknown, staged: StagedInput, chang
       built.push(root);
       continue;
     }
-    const parent = nodeAt(staged.candidate, unit, unit.length - 1, above) as Record<string, unknown> | undefined;
     // An object above a written path that is not immer's copy (a snapshot node a recipe
     // put there): it cannot be completed in place.
-    if (parent === undefined) return undefined;
-    const key = unit[unit.length - 1] as string;
-    const liveParent = nodeAt(live, unit, unit.length - 1) as Record<string, unknown>;
-    const was = Object.hasOwn(liveParent, key) ? liveParent[key] : undefined;
-    const value = Object.hasOwn(parent, key) ? parent[key] : undefined;
-    if (value === undefined) {
-      if (was !== undefined) patches.push({ op: 'remove', path: [...unit] });
-      same &&= was === undefined;
-      continue;
-    }
-    const data = shareJson(value, was, { patches, at: unit });
-    same &&= data === was;
-    setMember(parent, key, data);
-    built.push(data);
+    if (nodeAt(staged.candidate, unit, unit.length - 1, above) === undefined) return undefined;
+    const data = shareUnit(staged.candidate, live, unit, { patches });
+    same &&= data.same;
+    if (data.value !== undefined) built.push(data.value);
   }
   if (same && patches.length === 0) return { value: live, patches };
-  if (!changes.check(root, patches.map((patch) => patch.path))) return undefined;
-  // Validation may have written defaults: compare what was checked with the live config
-  // again (only the new nodes are walked), for the frozen nodes and the patches.
-  if (changes.writesDefaults) return reconcile(live, root);
-  for (const data of built) sealJson(data);
+  const validated = changes.check(root, patches.map((patch) => patch.path));
+  if (validated === undefined) return undefined;
+  if (changes.writesDefaults) {
+    // Validation may have written defaults into the nodes it validated. Below the
+    // changed subtrees, only this stage's own mutable copies can take them: each subtree
+    // is compared with the live config again, for its frozen nodes and its patches. A
+    // node validated above them (an object immer copied): the whole candidate is.
+    if (units.length === 1 && units[0]?.length === 0) return reconcile(live, root);
+    if (!validated.every((path) => units.some((unit) => startsWith(path, unit)))) return reconcile(live, root);
+    patches.length = 0;
+    for (const unit of units) shareUnit(staged.candidate, live, unit, { patches, freeze: true });
+  } else {
+    for (const data of built) sealJson(data);
+  }
   // immer's copies above the changed subtrees, deepest first: their other members are
   // the live config's own (checked) nodes. Each one's digest follows from its live
   // counterpart's and the members changed under it.
@@ -89,6 +87,31 @@ export async function reconcileChanges(live: unknown, staged: StagedInput, chang
     deriveDigest(node as Record<string, unknown>, nodeAt(live, path, path.length) as Record<string, unknown>, changed);
   }
   return { value: root, patches };
+}
+
+/**
+ * Shares the member at `unit` (a path below the root) of the candidate with the live
+ * config's, puts the result in its place (in an object immer copied), and records the
+ * patches; a member gone is a `remove`. `same`: nothing changed there.
+ */
+function shareUnit(candidate: unknown, live: unknown, unit: Path, options: { readonly patches: Patch[]; readonly freeze?: boolean }): { readonly value: unknown; readonly same: boolean } {
+  const parent = nodeAt(candidate, unit, unit.length - 1) as Record<string, unknown>;
+  const liveParent = nodeAt(live, unit, unit.length - 1) as Record<string, unknown>;
+  const key = unit[unit.length - 1] as string;
+  const was = Object.hasOwn(liveParent, key) ? liveParent[key] : undefined;
+  const value = Object.hasOwn(parent, key) ? parent[key] : undefined;
+  if (value === undefined) {
+    if (was !== undefined) options.patches.push({ op: 'remove', path: [...unit] });
+    return { value, same: was === undefined };
+  }
+  const shared = shareJson(value, was, { ...options, at: unit });
+  setMember(parent, key, shared);
+  return { value: shared, same: shared === was };
+}
+
+/** True when `path` is `prefix` or below it. */
+function startsWith(path: Path, prefix: Path): boolean {
+  return prefix.length <= path.length && prefix.every((key, index) => path[index] === key);
 }
 
 /**

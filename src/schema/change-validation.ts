@@ -25,10 +25,12 @@ export type ChangePath = readonly (string | number)[];
 
 /**
  * Checks `data` (a candidate equal to the live config, which was valid, everywhere but at
- * `paths`) against the schema. True: it is valid, as a whole validation would have found,
- * with the same defaults applied. False: this check cannot tell; validate the whole.
+ * `paths`) against the schema. When it is valid, as a whole validation would have found,
+ * with the same defaults applied: the paths of the nodes it validated (the only places
+ * where a default may have been written). `undefined`: this check cannot tell; validate
+ * the whole.
  */
-export type ChangeCheck = (data: unknown, paths: readonly ChangePath[]) => boolean;
+export type ChangeCheck = (data: unknown, paths: readonly ChangePath[]) => readonly ChangePath[] | undefined;
 
 /**
  * Keywords of an object or array schema that a changed member cannot affect beyond its
@@ -85,27 +87,37 @@ export function compileChangeCheck(schema: JsonSchema, engine: Ajv, key: string)
     return check;
   };
   return (data, paths) => {
-    if (paths.length > MAX_PATHS) return false;
-    for (const path of paths) if (!checkPath(schema, data, path, validatorAt)) return false;
-    return true;
+    if (paths.length > MAX_PATHS) return undefined;
+    const validated: ChangePath[] = [];
+    for (const path of paths) {
+      const at = checkPath(schema, data, path, validatorAt);
+      if (at === false) return undefined;
+      if (at !== true) validated.push(at);
+    }
+    return validated;
   };
 }
 
-/** Follows one changed path down the schema and the data; true when the change is valid. */
-function checkPath(root: JsonSchema, data: unknown, path: ChangePath, validatorAt: (pointer: string) => ValidateFunction | undefined): boolean {
+/**
+ * Follows one changed path down the schema and the data. When the change is valid: the
+ * path of the node validated whole, or `true` when no validation was needed (a member
+ * removed, a schema of `true`). `false`: cannot tell.
+ */
+function checkPath(root: JsonSchema, data: unknown, path: ChangePath, validatorAt: (pointer: string) => ValidateFunction | undefined): ChangePath | boolean {
+  const whole = (node: unknown, pointer: string, depth: number): ChangePath | false => validateWhole(node, pointer, validatorAt) && path.slice(0, depth);
   let schema: unknown = root;
   let pointer = '';
   let node = data;
   for (let depth = 0; ; depth++) {
     const resolved = resolveRefs(root, schema, pointer);
-    if (resolved === undefined) return validateWhole(node, pointer, validatorAt);
+    if (resolved === undefined) return whole(node, pointer, depth);
     [schema, pointer] = resolved;
     if (schema === true) return true;
     // The changed member itself (or a node whose schema is not memberwise): validate it whole.
-    if (depth === path.length || !isMemberwise(schema)) return validateWhole(node, pointer, validatorAt);
+    if (depth === path.length || !isMemberwise(schema)) return whole(node, pointer, depth);
     const key = path[depth] as string | number;
     const step = childSchema(schema as Record<string, unknown>, node, key, depth === path.length - 1);
-    if (step === undefined) return validateWhole(node, pointer, validatorAt);
+    if (step === undefined) return whole(node, pointer, depth);
     const child = Array.isArray(node) ? (node as unknown[])[key as number] : (node as Record<string, unknown>)[key];
     // A member removed: the key-set checks above passed, and nothing else depends on it.
     if (child === undefined) return true;

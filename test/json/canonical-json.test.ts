@@ -303,7 +303,7 @@ describe('deriveDigest: a wide object\'s digest from its previous version', () =
     expect(digestOf(next)).toBe(digestOf({ a: 3, b: 2 }));
     const previous = copyJson(wide(100), { freeze: true }) as Record<string, unknown>;
     digestOf(previous);
-    const mutable = { ...previous, k0001: 'changed' };
+    const mutable: Record<string, unknown> = { ...previous, k0001: 'changed' };
     deriveDigest(mutable, previous, ['k0001']);
     mutable.k0002 = 'changed too';
     expect(digestOf(mutable)).toBe(digestOf(copyJson(mutable)));
