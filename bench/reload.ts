@@ -3,7 +3,10 @@
 // deep freeze + SHA-256 of the whole config). Two ways in: a whole new object freshly
 // parsed from a file, and a one-leaf change in code (an immer recipe in txconfig). And the
 // parse a file reload adds, txconfig's checked parser against JSON.parse.
-import { ConfigStore, parseConfigText } from 'txconfig';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigStore, parseConfigText, readConfigFile } from 'txconfig';
 import { figure, type Figure } from './figure.js';
 import { CHANGED_SERVICE, CHANGED_VAR, LEAVES, countLeaves, largeConfig, largeSchema, NaiveStore, type LargeConfig } from './fixtures.js';
 import { timeOf, timeTasks } from './measure.js';
@@ -16,6 +19,11 @@ export async function benchReload(): Promise<Figure[]> {
   const store = await ConfigStore.create({ schema: largeSchema, initial: JSON.parse(texts[0]!) as unknown });
   const sorted = new NaiveStore(largeSchema, JSON.parse(texts[0]!));
   const stringify = new NaiveStore(largeSchema, JSON.parse(texts[0]!), { hash: 'stringify' });
+
+  // The same two contents as files, for the reload that reads and parses (issue 13).
+  const dir = await mkdtemp(join(tmpdir(), 'txconfig-bench-reload-'));
+  const paths = [join(dir, 'a.json'), join(dir, 'b.json')];
+  await Promise.all(paths.map((path, index) => writeFile(path, texts[index]!)));
 
   let turn = 0;
   let input: unknown;
@@ -45,6 +53,19 @@ export async function benchReload(): Promise<Figure[]> {
         options: parseNext,
         fn: () => {
           if (stringify.reload(input)) applied++;
+        },
+      },
+      {
+        // The whole file reload: read, parse with every check, reload.
+        name: 'txconfig read file',
+        fn: async () => {
+          if ((await store.reload((await readConfigFile(paths[turn++ % 2]!)) as unknown as LargeConfig)).status === 'applied') applied++;
+        },
+      },
+      {
+        name: 'naive read file',
+        fn: async () => {
+          if (sorted.reload(JSON.parse(await readFile(paths[turn++ % 2]!, 'utf8')))) applied++;
         },
       },
       {
@@ -88,6 +109,7 @@ export async function benchReload(): Promise<Figure[]> {
     ],
     { rounds: 3, time: 1000, iterations: 20 },
   );
+  await rm(dir, { recursive: true, force: true });
   if (applied === 0) throw new Error('reload: no reload applied');
   const ms = (name: string): number => timeOf(times, name);
   const target = { of: 'ratio', op: '<=', limit: 0.5 } as const;
@@ -95,6 +117,7 @@ export async function benchReload(): Promise<Figure[]> {
   return [
     figure({ id: 'reload.file.vs-sorted', question: 2, name: 'reload 10k leaves from a parsed file', value: ms('txconfig file'), unit: 'ms', baseline: `${naive} (sorted keys)`, baselineValue: ms('naive file'), target }),
     figure({ id: 'reload.file.vs-stringify', question: 2, name: 'reload 10k leaves from a parsed file', value: ms('txconfig file'), unit: 'ms', baseline: `${naive} (JSON.stringify)`, baselineValue: ms('naive-stringify file'), target }),
+    figure({ id: 'reload.read-file.vs-sorted', question: 2, name: 'read, parse and reload a 10k-leaf file', value: ms('txconfig read file'), unit: 'ms', baseline: `naive: readFile + JSON.parse + structuredClone + ajv + deep freeze + SHA-256 (sorted keys)`, baselineValue: ms('naive read file'), target }),
     figure({ id: 'parse.vs-json-parse', question: 2, name: 'parse the 10k-leaf file text (273 KB)', value: ms('txconfig parse'), unit: 'ms', baseline: 'JSON.parse (no checks)', baselineValue: ms('JSON.parse'), target: { of: 'ratio', op: '<=', limit: 2 } }),
     figure({ id: 'reload.recipe.vs-sorted', question: 2, name: 'reload 10k leaves by recipe (one leaf)', value: ms('txconfig recipe'), unit: 'ms', baseline: `${naive} (sorted keys)`, baselineValue: ms('naive recipe'), target }),
     figure({ id: 'reload.recipe.vs-stringify', question: 2, name: 'reload 10k leaves by recipe (one leaf)', value: ms('txconfig recipe'), unit: 'ms', baseline: `${naive} (JSON.stringify)`, baselineValue: ms('naive-stringify recipe'), target }),

@@ -8,6 +8,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Immer } from 'immer';
 import { ConfigStore, readConfigFile } from 'txconfig';
 import { figure, type Figure } from './figure.js';
 import { CHANGED_VAR, LEAVES_PER_SERVICE, NaiveStore, largeSchema, scaledConfig, serviceName, type LargeConfig } from './fixtures.js';
@@ -36,11 +37,11 @@ interface FlatMap {
 
 export async function benchScale(): Promise<Figure[]> {
   const figures: Figure[] = [];
-  const recipe = new Map<string, { txconfig: number; naive: number }>();
+  const recipe = new Map<string, { txconfig: number; naive: number; immer: number }>();
   for (const { leaves, label, runs } of SIZES) recipe.set(label, await recipeReloadAt(leaves, runs));
   const at10k = recipe.get('10k')!.txconfig;
   for (const { label } of SIZES) {
-    const { txconfig, naive } = recipe.get(label)!;
+    const { txconfig, naive, immer } = recipe.get(label)!;
     const name = `one-leaf reload by recipe, ${label} leaves`;
     figures.push(
       figure({
@@ -54,10 +55,11 @@ export async function benchScale(): Promise<Figure[]> {
         ...(label === '1M' ? { target: { of: 'ratio', op: '<=', limit: 3 } as const } : {}),
       }),
       figure({ id: `scale.recipe.${label}.vs-naive`, question: 6, name, value: txconfig, unit: 'ms', baseline: `naive at ${label} leaves (sorted keys)`, baselineValue: naive }),
+      figure({ id: `scale.recipe.${label}.vs-immer`, question: 6, name, value: txconfig, unit: 'ms', baseline: `immer's copy of the path alone at ${label}`, baselineValue: immer }),
     );
   }
   for (const { entries, label, runs } of MAP_SIZES) {
-    const { txconfig, naive } = await flatMapReloadAt(entries, runs);
+    const { txconfig, naive, immer } = await flatMapReloadAt(entries, runs);
     const name = `one-key reload of a flat map, ${label} entries`;
     figures.push(
       figure({
@@ -71,6 +73,7 @@ export async function benchScale(): Promise<Figure[]> {
         ...(label === '2k' ? { target: { of: 'ratio', op: '<=', limit: 0.5 } as const } : {}),
       }),
     );
+    figures.push(figure({ id: `scale.map.${label}.vs-immer`, question: 6, name, value: txconfig, unit: 'ms', baseline: `immer's copy of the path alone at ${label}`, baselineValue: immer }));
     if (label === '100k') {
       figures.push(
         figure({ id: 'scale.map.100k.vs-10k-leaves', question: 6, name, value: txconfig, unit: 'ms', baseline: 'txconfig: one-leaf recipe reload at 10k leaves', baselineValue: at10k, target: { of: 'ratio', op: '<=', limit: 3 } }),
@@ -81,8 +84,13 @@ export async function benchScale(): Promise<Figure[]> {
   return figures;
 }
 
-/** Median ms of a one-leaf recipe reload at `leaves`, for txconfig and for the naive reload. */
-async function recipeReloadAt(leaves: number, runs: number): Promise<{ txconfig: number; naive: number }> {
+/**
+ * Median ms of a one-leaf recipe reload at `leaves`, for txconfig and for the naive reload,
+ * and of immer applying the same recipe to the live config alone: the floor of any
+ * recipe reload of plain objects (immer copies each object on the changed path, all its
+ * members, before anything else runs).
+ */
+async function recipeReloadAt(leaves: number, runs: number): Promise<{ txconfig: number; naive: number; immer: number }> {
   const base = scaledConfig(leaves / LEAVES_PER_SERVICE);
   const service = serviceName(Math.floor(leaves / LEAVES_PER_SERVICE / 2));
   const store = await ConfigStore.create({ schema: largeSchema, initial: base });
@@ -100,11 +108,20 @@ async function recipeReloadAt(leaves: number, runs: number): Promise<{ txconfig:
       (draft as LargeConfig).services[service]!.env[CHANGED_VAR] = value;
     });
   });
-  return { txconfig, naive: naiveMs };
+  const immerMs = await medianMs(runs, () => {
+    const value = `v${counter++}`;
+    bareImmer.produce(store.load().config, (draft) => {
+      draft.services[service]!.env[CHANGED_VAR] = value;
+    });
+  });
+  return { txconfig, naive: naiveMs, immer: immerMs };
 }
 
+// immer as the store runs recipes (auto-freeze off), for the floor figures.
+const bareImmer = new Immer({ autoFreeze: false });
+
 /** Median ms of a one-key recipe reload of a flat map of `entries`, for txconfig and the naive reload. */
-async function flatMapReloadAt(entries: number, runs: number): Promise<{ txconfig: number; naive: number }> {
+async function flatMapReloadAt(entries: number, runs: number): Promise<{ txconfig: number; naive: number; immer: number }> {
   const routes: Record<string, string> = {};
   for (let i = 0; i < entries; i++) routes[`/route/${String(i).padStart(6, '0')}`] = `upstream-${i % 50}`;
   const store = await ConfigStore.create({ schema: mapSchema, initial: { routes } });
@@ -123,7 +140,13 @@ async function flatMapReloadAt(entries: number, runs: number): Promise<{ txconfi
       (draft as FlatMap).routes[key] = value;
     });
   });
-  return { txconfig, naive: naiveMs };
+  const immerMs = await medianMs(runs, () => {
+    const value = `changed-${counter++}`;
+    bareImmer.produce(store.load().config, (draft) => {
+      draft.routes[key] = value;
+    });
+  });
+  return { txconfig, naive: naiveMs, immer: immerMs };
 }
 
 /**
@@ -139,7 +162,8 @@ async function eventLoopStall(leaves: number): Promise<Figure> {
     const service = serviceName(0);
     const store = await ConfigStore.create({ schema: largeSchema, initial: base });
     const stalls: number[] = [];
-    for (let round = 0; round < 5; round++) {
+    // Round 0 warms the code up, as every other figure's first call does; rounds 1 to 5 count.
+    for (let round = 0; round <= 5; round++) {
       base.services[service]!.env[CHANGED_VAR] = `round-${round}`;
       await writeFile(path, JSON.stringify(base));
       const histogram = monitorEventLoopDelay({ resolution: 1 });
@@ -149,7 +173,7 @@ async function eventLoopStall(leaves: number): Promise<Figure> {
       await new Promise((resolve) => setTimeout(resolve, 5));
       histogram.disable();
       if (result.status !== 'applied') throw new Error(`scale: the file reload ended ${result.status}`);
-      stalls.push(histogram.max / 1e6);
+      if (round > 0) stalls.push(histogram.max / 1e6);
     }
     return figure({
       id: 'scale.file.100k.event-loop-stall',
