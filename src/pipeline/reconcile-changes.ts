@@ -16,23 +16,21 @@
  * For a whole value (a file), anywhere: one walk over it against the live config.
  */
 import type { Patch } from 'immer';
-import { deriveDigest } from '../json/canonical-json.js';
 import { markChecked, sealJson } from '../json/checked-json.js';
 import { isPlainObject, setMember } from '../json/plain-object.js';
 import type { Slicer } from '../internal/slices.js';
 import { shareJson, shareJsonInSlices } from '../json/share-json.js';
 import type { ChangeValidation } from '../schema/validator.js';
 import type { Reconciled } from './reconcile.js';
-import { reconcile } from './reconcile.js';
+import { deriveDigests, reconcile } from './reconcile.js';
 import type { StagedInput } from './stage-input.js';
 
 type Path = readonly (string | number)[];
 
-/** An object above a changed subtree (a copy immer made), and the keys of its members that changed. */
+/** An object above a changed subtree (a copy immer made), and how deep it is. */
 interface Above {
-  readonly path: Path;
+  readonly depth: number;
   readonly node: object;
-  readonly changed: Set<string>;
 }
 
 /**
@@ -67,32 +65,31 @@ export async function reconcileChanges(live: unknown, staged: StagedInput, chang
   if (same && patches.length === 0) return { value: live, patches };
   const validated = changes.check(root, patches.map((patch) => patch.path));
   if (validated === undefined) return undefined;
-  if (changes.writesDefaults) {
-    // Validation may have written defaults into the nodes it validated. Below the
-    // changed subtrees, only this stage's own mutable copies can take them: each subtree
-    // is compared with the live config again, for its frozen nodes and its patches. A
-    // node validated above them (an object immer copied): the whole candidate is.
-    if (units.length === 1 && units[0]?.length === 0) return reconcile(live, root);
-    if (!validated.every((path) => units.some((unit) => startsWith(path, unit)))) return reconcile(live, root);
-    patches.length = 0;
-    for (const unit of units) shareUnit(staged.candidate, live, unit, { patches, freeze: true });
-  } else {
-    for (const data of built) sealJson(data);
+  let result = patches;
+  if (changes.writesDefaults && validated.length > 0) {
+    // Validation may have written defaults into the nodes it validated, and only there.
+    // Inside the changed subtrees those are this stage's own mutable copies: each one is
+    // compared with the live config again, for its frozen nodes and its patches (the
+    // defaults are changes too). A node validated above them (the root, or an object
+    // immer copied, holding live nodes): the whole candidate is compared again.
+    const again = outermost(validated);
+    if (again.some((path) => path.length === 0 || !units.some((unit) => startsWith(path, unit)))) return reconcile(live, root);
+    result = patches.filter((patch) => !again.some((path) => startsWith(patch.path, path)));
+    for (const path of again) shareUnit(root, live, path, { patches: result, freeze: true });
   }
+  for (const data of built) sealJson(data);
   // immer's copies above the changed subtrees, deepest first: their other members are
-  // the live config's own (checked) nodes. Each one's digest follows from its live
-  // counterpart's and the members changed under it.
-  for (const { node, path, changed } of [...above.values()].sort((a, b) => b.path.length - a.path.length)) {
-    markChecked(node);
-    deriveDigest(node as Record<string, unknown>, nodeAt(live, path, path.length) as Record<string, unknown>, changed);
-  }
-  return { value: root, patches };
+  // the live config's own (checked) nodes.
+  for (const { node } of [...above.values()].sort((a, b) => b.depth - a.depth)) markChecked(node);
+  deriveDigests(root, live, result);
+  return { value: root, patches: result };
 }
 
 /**
  * Shares the member at `unit` (a path below the root) of the candidate with the live
- * config's, puts the result in its place (in an object immer copied), and records the
- * patches; a member gone is a `remove`. `same`: nothing changed there.
+ * config's, puts the result in its place (an object immer copied, or one this stage
+ * built), and records the patches; a member gone is a `remove`. `same`: nothing changed
+ * there.
  */
 function shareUnit(candidate: unknown, live: unknown, unit: Path, options: { readonly patches: Patch[]; readonly freeze?: boolean }): { readonly value: unknown; readonly same: boolean } {
   const parent = nodeAt(candidate, unit, unit.length - 1) as Record<string, unknown>;
@@ -107,6 +104,11 @@ function shareUnit(candidate: unknown, live: unknown, unit: Path, options: { rea
   const shared = shareJson(value, was, { ...options, at: unit });
   setMember(parent, key, shared);
   return { value: shared, same: shared === was };
+}
+
+/** The paths of `paths` that no other one is above. */
+function outermost(paths: readonly Path[]): Path[] {
+  return paths.filter((path, index) => !paths.some((other, at) => at !== index && startsWith(path, other) && (other.length < path.length || at < index)));
 }
 
 /** True when `path` is `prefix` or below it. */
@@ -159,10 +161,7 @@ function nodeAt(root: unknown, path: Path, depth: number, above?: Map<string, Ab
   for (let index = 0; ; index++) {
     if (above !== undefined) {
       if (!isPlainObject(node) || Object.isFrozen(node)) return undefined;
-      const at = JSON.stringify(path.slice(0, index));
-      let entry = above.get(at);
-      if (entry === undefined) above.set(at, (entry = { path: path.slice(0, index), node, changed: new Set() }));
-      entry.changed.add(path[index] as string);
+      above.set(JSON.stringify(path.slice(0, index)), { depth: index, node });
     }
     if (index === depth) return node;
     node = (node as Record<string, unknown>)[path[index] as string];

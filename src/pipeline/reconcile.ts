@@ -1,4 +1,6 @@
 import type { Patch } from 'immer';
+import { deriveDigest } from '../json/canonical-json.js';
+import { isPlainObject } from '../json/plain-object.js';
 import { shareJson } from '../json/share-json.js';
 
 /** The result of {@link reconcile}. */
@@ -28,5 +30,29 @@ export interface Reconciled {
 export function reconcile(previous: unknown, next: unknown, hasPrevious = true): Reconciled {
   const patches: Patch[] = [];
   const value = shareJson(next, hasPrevious ? previous : undefined, { freeze: true, patches });
+  if (hasPrevious) deriveDigests(value, previous, patches);
   return { value, patches };
+}
+
+/**
+ * Gives every object of `config` (checked) above a patch the digest that follows from its
+ * counterpart in `previous` and the members changed under it ({@link deriveDigest}):
+ * for wide maps, instead of encoding all their members again when the digest is asked
+ * for. Deepest first, so each one finds its changed children's digests known.
+ */
+export function deriveDigests(config: unknown, previous: unknown, patches: readonly Patch[]): void {
+  const changed = new Map<object, { readonly previous: Record<string, unknown>; readonly keys: Set<string>; readonly depth: number }>();
+  for (const { path } of patches) {
+    let node = config;
+    let was = previous;
+    for (let depth = 0; depth < path.length && node !== was && isPlainObject(node) && isPlainObject(was); depth++) {
+      const key = path[depth] as string;
+      let entry = changed.get(node);
+      if (entry === undefined) changed.set(node, (entry = { previous: was, keys: new Set(), depth }));
+      entry.keys.add(key);
+      node = node[key];
+      was = was[key];
+    }
+  }
+  for (const [node, { previous: was, keys }] of [...changed].sort(([, a], [, b]) => b.depth - a.depth)) deriveDigest(node as Record<string, unknown>, was, keys);
 }
