@@ -36,7 +36,9 @@ interface FlatMap {
 }
 
 export async function benchScale(): Promise<Figure[]> {
-  const figures: Figure[] = [];
+  // The stall first: the 1M-leaf configs below leave a heap whose collection would be
+  // measured as part of a 100k-leaf file reload that has nothing to do with it.
+  const figures: Figure[] = [await eventLoopStall(100_000)];
   const recipe = new Map<string, { txconfig: number; naive: number; immer: number }>();
   for (const { leaves, label, runs } of SIZES) recipe.set(label, await recipeReloadAt(leaves, runs));
   const at10k = recipe.get('10k')!.txconfig;
@@ -58,6 +60,12 @@ export async function benchScale(): Promise<Figure[]> {
       figure({ id: `scale.recipe.${label}.vs-immer`, question: 6, name, value: txconfig, unit: 'ms', baseline: `immer's copy of the path alone at ${label}`, baselineValue: immer }),
     );
   }
+  // The same 1M leaves with no map wider than 200 entries: 100 groups of the 10k-leaf
+  // config. What the cost is once the width of the path is bounded.
+  const grouped = await groupedReloadAt(100, 5);
+  figures.push(
+    figure({ id: 'scale.recipe.1M-grouped.vs-10k', question: 6, name: 'one-leaf reload by recipe, 1M leaves in 100 groups of 200 services', value: grouped, unit: 'ms', baseline: 'txconfig: one-leaf recipe reload at 10k leaves', baselineValue: at10k }),
+  );
   for (const { entries, label, runs } of MAP_SIZES) {
     const { txconfig, naive, immer } = await flatMapReloadAt(entries, runs);
     const name = `one-key reload of a flat map, ${label} entries`;
@@ -80,7 +88,6 @@ export async function benchScale(): Promise<Figure[]> {
       );
     }
   }
-  figures.push(await eventLoopStall(100_000));
   return figures;
 }
 
@@ -119,6 +126,25 @@ async function recipeReloadAt(leaves: number, runs: number): Promise<{ txconfig:
 
 // immer as the store runs recipes (auto-freeze off), for the floor figures.
 const bareImmer = new Immer({ autoFreeze: false });
+
+/** Median ms of a one-leaf recipe reload of `groups` copies of the 10k-leaf config, each under its own key. */
+async function groupedReloadAt(groups: number, runs: number): Promise<number> {
+  const config: { groups: Record<string, LargeConfig> } = { groups: {} };
+  for (let group = 0; group < groups; group++) config.groups[`group-${group}`] = scaledConfig(SERVICES_PER_GROUP);
+  const schema = { type: 'object', properties: { groups: { type: 'object', additionalProperties: largeSchema } }, required: ['groups'], additionalProperties: false } as const;
+  const store = await ConfigStore.create({ schema, initial: config });
+  const group = `group-${groups >> 1}`;
+  const service = serviceName(SERVICES_PER_GROUP >> 1);
+  let counter = 0;
+  return medianMs(runs * 20, async () => {
+    const value = `v${counter++}`;
+    await store.reload((draft) => {
+      draft.groups[group]!.services[service]!.env[CHANGED_VAR] = value;
+    });
+  });
+}
+
+const SERVICES_PER_GROUP = 200;
 
 /** Median ms of a one-key recipe reload of a flat map of `entries`, for txconfig and the naive reload. */
 async function flatMapReloadAt(entries: number, runs: number): Promise<{ txconfig: number; naive: number; immer: number }> {
