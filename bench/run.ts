@@ -11,6 +11,7 @@ import { benchMemory } from './memory.js';
 import { benchReadPath } from './read-path.js';
 import { benchReload } from './reload.js';
 import { benchScale } from './scale.js';
+import { benchUnderLoad } from './under-load.js';
 
 const questions: readonly { readonly question: number; readonly title: string; readonly run: () => Promise<Figure[]> }[] = [
   // Memory first, while the heap holds nothing else of ours.
@@ -21,6 +22,8 @@ const questions: readonly { readonly question: number; readonly title: string; r
   { question: 5, title: 'burst', run: benchBurst },
   // Last: its 1M-leaf configs leave the heap larger than the other questions want it.
   { question: 6, title: 'scale', run: benchScale },
+  // Its server runs in a child process, with a heap of its own.
+  { question: 7, title: 'under load', run: benchUnderLoad },
 ];
 
 interface Args {
