@@ -29,18 +29,16 @@ interface Totals {
   readonly reloadsPerSecond: number;
   readonly sent: number;
   readonly answered: number;
-  readonly failures: Readonly<Record<string, number>>;
 }
 
 export async function benchUnderLoad(): Promise<Figure[]> {
   const halfSeconds = loadSeconds() / 2;
   const runs = await measure(halfSeconds);
+  const found = failures(runs);
+  const nonZero = Object.entries(found).filter(([, count]) => count > 0);
+  if (nonZero.length > 0) throw new Error(`under load: ${nonZero.map(([what, count]) => `${count} ${what}`).join(', ')}`);
   const steady = totals(runs.filter((run) => !run.reloads));
   const reloading = totals(runs.filter((run) => run.reloads));
-  for (const [mode, { failures }] of [['without reloads', steady], ['with reloads', reloading]] as const) {
-    const nonZero = Object.entries(failures).filter(([, count]) => count > 0);
-    if (nonZero.length > 0) throw new Error(`under load, ${mode}: ${nonZero.map(([what, count]) => `${count} ${what}`).join(', ')}`);
-  }
   return [
     figure({
       id: 'under-load.throughput',
@@ -84,7 +82,7 @@ export async function benchUnderLoad(): Promise<Figure[]> {
       id: 'under-load.torn-reads',
       question: 7,
       name: 'torn reads (weight not of its generation)',
-      value: steady.failures['torn reads']! + reloading.failures['torn reads']!,
+      value: found['torn reads'],
       unit: 'reads',
       baseline: 'requests checked, both modes',
       baselineValue: steady.answered + reloading.answered,
@@ -93,8 +91,8 @@ export async function benchUnderLoad(): Promise<Figure[]> {
     figure({
       id: 'under-load.errors',
       question: 7,
-      name: 'errors, timeouts and non-2xx answers',
-      value: steady.failures.errors! + steady.failures['non-2xx answers']! + reloading.failures.errors! + reloading.failures['non-2xx answers']!,
+      name: 'errors (timeouts included) and non-2xx answers',
+      value: found.errors + found['non-2xx answers'],
       unit: 'requests',
       baseline: 'requests sent, both modes',
       baselineValue: steady.sent + reloading.sent,
@@ -115,7 +113,8 @@ async function measure(halfSeconds: number): Promise<Run[]> {
   const server = await startServer();
   try {
     await server.ask({ type: 'window', reloads: true });
-    await cannon(server.port, server.paths, WARM_UP_SECONDS);
+    const warmUp = await cannon(server.port, server.paths, WARM_UP_SECONDS);
+    if (warmUp.errors + warmUp.non2xx > 0) throw new Error(`under load: ${warmUp.errors} errors and ${warmUp.non2xx} non-2xx answers in the warm-up`);
     const runs: Run[] = [];
     for (const reloads of ORDER) {
       await server.ask({ type: 'window', reloads });
@@ -128,26 +127,32 @@ async function measure(halfSeconds: number): Promise<Run[]> {
   }
 }
 
+const sum = (runs: readonly Run[], of: (run: Run) => number): number => runs.reduce((total, run) => total + of(run), 0);
+
+/** One mode's figures, from its halves. */
 function totals(runs: readonly Run[]): Totals {
-  const sum = (of: (run: Run) => number): number => runs.reduce((total, run) => total + of(run), 0);
-  const seconds = sum((run) => run.result.duration);
+  const windowSeconds = sum(runs, (run) => run.counts.windowMs) / 1000;
+  return {
+    requestsPerSecond: sum(runs, (run) => run.result.requests.total) / sum(runs, (run) => run.result.duration),
+    p99: sum(runs, (run) => run.result.latency.p99) / runs.length,
+    eventLoopUtilization: sum(runs, (run) => run.counts.eventLoopUtilization * run.counts.windowMs) / (windowSeconds * 1000),
+    reloadsPerSecond: sum(runs, (run) => run.counts.reloadsApplied) / windowSeconds,
+    sent: sum(runs, (run) => run.result.requests.sent),
+    answered: sum(runs, (run) => run.counts.requests),
+  };
+}
+
+/** What must not happen, over all halves; the benchmark throws unless every count is 0. */
+function failures(runs: readonly Run[]): Record<'torn reads' | 'unknown paths' | 'failed reloads' | 'errors' | 'non-2xx answers', number> {
+  // The server counts these from its start: the last report holds them all.
   const last = runs.at(-1)!.counts;
   return {
-    requestsPerSecond: sum((run) => run.result.requests.total) / seconds,
-    p99: sum((run) => run.result.latency.p99) / runs.length,
-    eventLoopUtilization: sum((run) => run.counts.eventLoopUtilization * run.counts.windowMs) / sum((run) => run.counts.windowMs),
-    reloadsPerSecond: sum((run) => run.counts.reloadsApplied) / (sum((run) => run.counts.windowMs) / 1000),
-    sent: sum((run) => run.result.requests.sent),
-    answered: sum((run) => run.counts.requests),
-    failures: {
-      // The server counts these from its start: the last report holds them all.
-      'torn reads': last.tornReads,
-      'unknown paths': last.notFound,
-      'failed reloads': last.reloadErrors,
-      errors: sum((run) => run.result.errors),
-      timeouts: sum((run) => run.result.timeouts),
-      'non-2xx answers': sum((run) => run.result.non2xx),
-    },
+    'torn reads': last.tornReads,
+    'unknown paths': last.notFound,
+    'failed reloads': last.reloadErrors,
+    // autocannon's errors include its timeouts.
+    errors: sum(runs, (run) => run.result.errors),
+    'non-2xx answers': sum(runs, (run) => run.result.non2xx),
   };
 }
 
