@@ -16,6 +16,7 @@
  * For a whole value (a file), anywhere: one walk over it against the live config.
  */
 import type { Patch } from 'immer';
+import { ValidationError } from '../errors.js';
 import { markChecked, sealJson } from '../json/checked-json.js';
 import { isPlainObject, setMember } from '../json/plain-object.js';
 import type { Slicer } from '../internal/slices.js';
@@ -27,88 +28,144 @@ import type { StagedInput } from './stage-input.js';
 
 type Path = readonly (string | number)[];
 
-/** An object above a changed subtree (a copy immer made), and how deep it is. */
+/** An object above a changed subtree (a copy immer made), how deep it is, and its members once compared. */
 interface Above {
   readonly depth: number;
   readonly node: object;
+  members?: number;
 }
 
 /**
- * The validated, frozen config of the next snapshot and its patches; `undefined` when the
- * change check cannot tell (the caller then validates and reconciles the whole candidate).
- * `live` is the live config (checked JSON data); `pause` slices the walk over a whole value.
- * @throws {ValidationError} `ERR_VALIDATION` when the candidate is not JSON data, at its path
+ * The validated, frozen config of the next snapshot and its patches; or, when the change
+ * check cannot tell, what the caller must validate and reconcile whole instead.
+ * `live` is the live config (checked JSON data); `pause` slices the walk over a whole
+ * value. A candidate that is not JSON data goes to the whole path too, which names it.
  */
-export async function reconcileChanges(live: unknown, staged: StagedInput, changes: ChangeValidation, pause: Slicer): Promise<Reconciled | undefined> {
-  const units = staged.written === undefined ? [[]] : changedSubtrees(staged.written, staged.candidate, live);
+export async function reconcileChanges(live: unknown, staged: StagedInput, changes: ChangeValidation, pause: Slicer): Promise<ChangeOutcome> {
+  const { candidate } = staged;
+  if (candidate === live) return { reconciled: { value: live, patches: [] } };
   const patches: Patch[] = [];
-  let root = staged.candidate;
-  // The subtrees this stage built (mutable until validated), and the copies immer made above them.
+  // The subtrees this stage built (mutable until validated), the copies immer made above
+  // them, and what this stage put into those copies (undone when the check cannot tell).
   const built: unknown[] = [];
-  const above = new Map<string, Above>();
-  let same = true;
-  for (const unit of units) {
-    if (unit.length === 0) {
-      // A whole value (a parsed file) may be large: walked in slices.
-      root = await shareJsonInSlices(staged.candidate, live, { patches }, pause);
-      same &&= root === live;
+  const placed: Placement[] = [];
+  let root = candidate;
+  let found: Subtrees | undefined;
+  try {
+    found = staged.written === undefined ? undefined : changedSubtrees(staged.written, candidate, live);
+    if (found === undefined) {
+      // A whole value (a parsed file, or a recipe's result immer did not copy from the
+      // live config) may be large: walked in slices.
+      root = await shareJsonInSlices(candidate, live, { patches }, pause);
+      if (root === live) return { reconciled: { value: live, patches } };
       built.push(root);
-      continue;
+    } else {
+      for (const unit of found.units) {
+        const data = shareUnit(candidate, live, unit, { patches }, placed);
+        if (data !== undefined) built.push(data);
+      }
     }
-    // An object above a written path that is not immer's copy (a snapshot node a recipe
-    // put there): it cannot be completed in place.
-    if (nodeAt(staged.candidate, unit, unit.length - 1, above) === undefined) return undefined;
-    const data = shareUnit(staged.candidate, live, unit, { patches });
-    same &&= data.same;
-    if (data.value !== undefined) built.push(data.value);
+  } catch (error) {
+    // A value that is not JSON data: the whole path names it, where its walk meets it
+    // first (this stage meets the changed subtrees in another order).
+    if (!(error instanceof ValidationError)) throw error;
+    undo(placed);
+    return { whole: candidate };
   }
-  if (same && patches.length === 0) return { value: live, patches };
   const validated = changes.check(root, patches.map((patch) => patch.path));
-  if (validated === undefined) return undefined;
+  // The whole path then validates what this stage read (each member of the candidate is
+  // read once: the value checked is the value kept); the check took back its defaults.
+  if (validated === undefined) return { whole: root };
   let result = patches;
   if (changes.writesDefaults && validated.length > 0) {
-    // Validation may have written defaults into the nodes it validated, and only there.
-    // Inside the changed subtrees those are this stage's own mutable copies: each one is
-    // compared with the live config again, for its frozen nodes and its patches (the
-    // defaults are changes too). A node validated above them (the root, or an object
-    // immer copied, holding live nodes): the whole candidate is compared again.
+    // Validation may have written defaults into the nodes it validated, and only there:
+    // this stage's own copies (the check validates nothing above a change when the schema
+    // has defaults). Each is compared with the live config again, for its frozen nodes
+    // and its patches (the defaults are changes too).
     const again = outermost(validated);
-    if (again.some((path) => path.length === 0 || !units.some((unit) => startsWith(path, unit)))) return reconcile(live, root);
+    if (again.some((path) => path.length === 0)) return { reconciled: reconcile(live, root) };
     result = patches.filter((patch) => !again.some((path) => startsWith(patch.path, path)));
     for (const path of again) shareUnit(root, live, path, { patches: result, freeze: true });
   }
   for (const data of built) sealJson(data);
-  // immer's copies above the changed subtrees, deepest first: their other members are
-  // the live config's own (checked) nodes.
-  for (const { node } of [...above.values()].sort((a, b) => b.depth - a.depth)) markChecked(node);
+  // immer's copies above the changed subtrees, deepest first: every other member of
+  // theirs is the live config's own (checked) node, which changedSubtrees made sure of.
+  if (found !== undefined) {
+    // Each copy's member count, for the next reload's comparison: as compared, less the
+    // members this stage deleted from it.
+    for (const { parent, had, value } of placed) if (had && value === undefined) countDeleted(found.above, parent);
+    for (const { node, members } of [...found.above.values()].sort((a, b) => b.depth - a.depth)) {
+      markChecked(node);
+      if (members !== undefined) counts.set(node, members);
+    }
+  }
   deriveDigests(root, live, result);
-  return { value: root, patches: result };
+  return { reconciled: { value: root, patches: result } };
+}
+
+/**
+ * What {@link reconcileChanges} gives: the next config and its patches, or the candidate
+ * the whole path must validate and reconcile (the check could not tell).
+ */
+export type ChangeOutcome = { readonly reconciled: Reconciled } | { readonly whole: unknown };
+
+/** A member this stage set in an object immer copied: where, and what was there. */
+interface Placement {
+  readonly parent: Record<string, unknown>;
+  readonly key: string;
+  readonly had: boolean;
+  readonly value: unknown;
+}
+
+/** Puts back what this stage replaced in immer's copies, latest first. */
+function undo(placed: readonly Placement[]): void {
+  for (let index = placed.length - 1; index >= 0; index--) {
+    const { parent, key, had, value } = placed[index] as Placement;
+    if (had) setMember(parent, key, value);
+    else Reflect.deleteProperty(parent, key);
+  }
 }
 
 /**
  * Shares the member at `unit` (a path below the root) of the candidate with the live
- * config's, puts the result in its place (an object immer copied, or one this stage
- * built), and records the patches; a member gone is a `remove`. `same`: nothing changed
- * there.
+ * config's and puts the result in its place (an object immer copied, or one this stage
+ * built), recording the patches (a member gone or `undefined` is a `remove`, and is
+ * deleted) and, with `placed`, what it replaced. The shared value, `undefined` for none.
  */
-function shareUnit(candidate: unknown, live: unknown, unit: Path, options: { readonly patches: Patch[]; readonly freeze?: boolean }): { readonly value: unknown; readonly same: boolean } {
+function shareUnit(candidate: unknown, live: unknown, unit: Path, options: { readonly patches: Patch[]; readonly freeze?: boolean }, placed?: Placement[]): unknown {
   const parent = nodeAt(candidate, unit, unit.length - 1) as Record<string, unknown>;
   const liveParent = nodeAt(live, unit, unit.length - 1) as Record<string, unknown>;
   const key = unit[unit.length - 1] as string;
   const was = Object.hasOwn(liveParent, key) ? liveParent[key] : undefined;
-  const value = Object.hasOwn(parent, key) ? parent[key] : undefined;
+  const had = Object.hasOwn(parent, key);
+  const value = had ? parent[key] : undefined;
   if (value === undefined) {
     if (was !== undefined) options.patches.push({ op: 'remove', path: [...unit] });
-    return { value, same: was === undefined };
+    if (had) {
+      placed?.push({ parent, key, had, value });
+      Reflect.deleteProperty(parent, key);
+    }
+    return undefined;
   }
   const shared = shareJson(value, was, { ...options, at: unit });
+  placed?.push({ parent, key, had, value });
   setMember(parent, key, shared);
-  return { value: shared, same: shared === was };
+  return shared;
 }
 
-/** The paths of `paths` that no other one is above. */
+/** The paths of `paths` that no other one is above (one of equal paths), shortest first. */
 function outermost(paths: readonly Path[]): Path[] {
-  return paths.filter((path, index) => !paths.some((other, at) => at !== index && startsWith(path, other) && (other.length < path.length || at < index)));
+  const sorted = [...paths].sort((a, b) => a.length - b.length);
+  const kept: Path[] = [];
+  const keys = new Set<string>();
+  for (const path of sorted) {
+    let covered = false;
+    for (let length = 0; length <= path.length && !covered; length++) covered = keys.has(JSON.stringify(path.slice(0, length)));
+    if (covered) continue;
+    keys.add(JSON.stringify(path));
+    kept.push(path);
+  }
+  return kept;
 }
 
 /** True when `path` is `prefix` or below it. */
@@ -116,17 +173,31 @@ function startsWith(path: Path, prefix: Path): boolean {
   return prefix.length <= path.length && prefix.every((key, index) => path[index] === key);
 }
 
+/** Where a recipe's candidate differs from the live config. */
+interface Subtrees {
+  /** Paths of the members that differ (set, added or removed), none below another. */
+  readonly units: Path[];
+  /** immer's copies above them, by path (JSON): the root, and each object on the way. */
+  readonly above: Map<string, Above>;
+}
+
 /**
- * The smallest set of subtrees that holds every written path: each path is cut at the
- * first node that is not a plain object in both the candidate and the live config (an
- * array is reconciled whole; a path through a replaced value ends at it), and a path
- * below another one is dropped.
+ * Where a recipe's candidate differs from the live config: the paths immer reports
+ * written, each cut at the first node that is not a plain object in both (an array is
+ * reconciled whole; a path through a replaced value ends at it), none below another; then
+ * completed, because immer's patches can miss a change (a draft the recipe also put inside
+ * a new object, a change undone in the same recipe): every member of immer's copies above
+ * the cuts is compared with the live one, and one that differs, or is gone, and that no
+ * cut covers is a changed subtree too. `undefined` when the candidate is not made that
+ * way (its root is not immer's copy of a plain object, or an object above a cut is
+ * frozen, a snapshot's node put there): it is then walked whole.
  */
-function changedSubtrees(written: readonly Path[], candidate: unknown, live: unknown): Path[] {
+function changedSubtrees(written: readonly Path[], candidate: unknown, live: unknown): Subtrees | undefined {
+  if (!isPlainObject(candidate) || Object.isFrozen(candidate) || !isPlainObject(live)) return undefined;
   const cuts: Path[] = [];
   for (const path of written) {
-    let node = candidate;
-    let liveNode = live;
+    let node: unknown = candidate;
+    let liveNode: unknown = live;
     let depth = 0;
     // Down while both are plain objects holding the key; a key only one of them holds is
     // a member added or removed: the cut ends at it.
@@ -138,17 +209,57 @@ function changedSubtrees(written: readonly Path[], candidate: unknown, live: unk
     }
     cuts.push(path.slice(0, depth));
   }
-  cuts.sort((a, b) => a.length - b.length);
-  const kept: Path[] = [];
-  const keys = new Set<string>();
-  for (const cut of cuts) {
-    let covered = false;
-    for (let length = 0; length <= cut.length && !covered; length++) covered = keys.has(JSON.stringify(cut.slice(0, length)));
-    if (covered) continue;
-    keys.add(JSON.stringify(cut));
-    kept.push(cut);
+  const units = outermost(cuts);
+  const above = new Map<string, Above>([['[]', { depth: 0, node: candidate }]]);
+  for (const unit of units) if (nodeAt(candidate, unit, unit.length - 1, above) === undefined) return undefined;
+  // Members of each copy that lead to a deeper copy or are a cut: not compared here.
+  const onPaths = new Map<string, Set<string>>();
+  for (const unit of units) {
+    for (let depth = 0; depth < unit.length; depth++) {
+      const at = JSON.stringify(unit.slice(0, depth));
+      let keys = onPaths.get(at);
+      if (keys === undefined) onPaths.set(at, (keys = new Set()));
+      keys.add(unit[depth] as string);
+    }
   }
-  return kept;
+  for (const [at, entry] of above) {
+    const { node } = entry;
+    const path = JSON.parse(at) as string[];
+    const liveNode = nodeAt(live, path, path.length) as Record<string, unknown>;
+    const skip = onPaths.get(at);
+    const copy = node as Record<string, unknown>;
+    let shared = 0;
+    const keys = Object.keys(copy);
+    entry.members = keys.length;
+    for (const key of keys) {
+      const value = copy[key];
+      // The same value: JSON data, so an own member of the live node (Object.prototype
+      // holds no JSON data); most members of a copy are these.
+      if (value === liveNode[key] && value !== undefined) {
+        shared++;
+        continue;
+      }
+      if (Object.hasOwn(liveNode, key)) shared++;
+      if (skip?.has(key) !== true) units.push([...path, key]);
+    }
+    if (shared === memberCount(liveNode)) continue;
+    for (const key of Object.keys(liveNode)) if (!Object.hasOwn(copy, key) && skip?.has(key) !== true) units.push([...path, key]);
+  }
+  return { units, above };
+}
+
+/** One member fewer in the copy `parent`. */
+function countDeleted(above: Map<string, Above>, parent: object): void {
+  for (const entry of above.values()) if (entry.node === parent && entry.members !== undefined) entry.members--;
+}
+
+// Members of checked objects, counted once: a checked object never changes.
+const counts = new WeakMap<object, number>();
+
+function memberCount(node: object): number {
+  let count = counts.get(node);
+  if (count === undefined) counts.set(node, (count = Object.keys(node).length));
+  return count;
 }
 
 /**

@@ -28,7 +28,7 @@ export type ChangePath = readonly (string | number)[];
  * `paths`) against the schema. When it is valid, as a whole validation would have found,
  * with the same defaults applied: the paths of the nodes it validated (the only places
  * where a default may have been written). `undefined`: this check cannot tell; validate
- * the whole.
+ * the whole, `data` included: the check has then taken back every default it wrote.
  */
 export type ChangeCheck = (data: unknown, paths: readonly ChangePath[]) => readonly ChangePath[] | undefined;
 
@@ -70,7 +70,7 @@ const MAX_PATHS = 256;
  * Compiles the change check of `schema`, whose validators `engine` (our own ajv
  * instance, where the schema is registered under `key`) gives by JSON Pointer.
  */
-export function compileChangeCheck(schema: JsonSchema, engine: Ajv, key: string): ChangeCheck {
+export function compileChangeCheck(schema: JsonSchema, engine: Ajv, key: string, writesDefaults: boolean): ChangeCheck {
   const validators = new Map<string, ValidateFunction | undefined>();
   const validatorAt = (pointer: string): ValidateFunction | undefined => {
     let check = validators.get(pointer);
@@ -89,9 +89,18 @@ export function compileChangeCheck(schema: JsonSchema, engine: Ajv, key: string)
   return (data, paths) => {
     if (paths.length > MAX_PATHS) return undefined;
     const validated: ChangePath[] = [];
+    // With defaults: the shape of every node validated, to take back what ajv added
+    // when a later path cannot tell.
+    const shapes: Shape[] | undefined = writesDefaults ? [] : undefined;
     for (const path of paths) {
-      const at = checkPath(schema, data, path, validatorAt);
-      if (at === false) return undefined;
+      const at = checkPath(schema, data, path, (node, pointer) => {
+        if (shapes !== undefined) recordShapes(node, shapes);
+        return validateWhole(node, pointer, validatorAt);
+      }, writesDefaults);
+      if (at === false) {
+        if (shapes !== undefined) restoreShapes(shapes);
+        return undefined;
+      }
       if (at !== true) validated.push(at);
     }
     return validated;
@@ -103,8 +112,12 @@ export function compileChangeCheck(schema: JsonSchema, engine: Ajv, key: string)
  * path of the node validated whole, or `true` when no validation was needed (a member
  * removed, a schema of `true`). `false`: cannot tell.
  */
-function checkPath(root: JsonSchema, data: unknown, path: ChangePath, validatorAt: (pointer: string) => ValidateFunction | undefined): ChangePath | boolean {
-  const whole = (node: unknown, pointer: string, depth: number): ChangePath | false => validateWhole(node, pointer, validatorAt) && path.slice(0, depth);
+function checkPath(root: JsonSchema, data: unknown, path: ChangePath, validate: (node: unknown, pointer: string) => boolean, writesDefaults: boolean): ChangePath | boolean {
+  // A node above the change holds nodes that are not the caller's to write into (the live
+  // config's, frozen, and copies immer made): with defaults, ajv could write into the
+  // copies, and a failed check would leave them changed for the whole validation.
+  const whole = (node: unknown, pointer: string, depth: number): ChangePath | false =>
+    (depth === path.length || !writesDefaults) && validate(node, pointer) && path.slice(0, depth);
   let schema: unknown = root;
   let pointer = '';
   let node = data;
@@ -118,12 +131,34 @@ function checkPath(root: JsonSchema, data: unknown, path: ChangePath, validatorA
     const key = path[depth] as string | number;
     const step = childSchema(schema as Record<string, unknown>, node, key, depth === path.length - 1);
     if (step === undefined) return whole(node, pointer, depth);
-    const child = Array.isArray(node) ? (node as unknown[])[key as number] : (node as Record<string, unknown>)[key];
-    // A member removed: the key-set checks above passed, and nothing else depends on it.
-    if (child === undefined) return true;
+    // Own members only: `__proto__` as a key names a member, never Object.prototype.
+    const child = Object.hasOwn(node as object, key) ? (node as Record<string | number, unknown>)[key] : undefined;
+    // A member removed: the key-set checks above passed, and nothing else depends on it;
+    // unless Object.prototype has a member of that name (`constructor`, `toString`), which
+    // ajv then reads in its place: the parent is validated as ajv validates it.
+    if (child === undefined) return typeof key === 'string' && key in Object.prototype ? whole(node, pointer, depth) : true;
     schema = step.schema;
     pointer = `${pointer}/${step.pointer}`;
     node = child;
+  }
+}
+
+/** The members of a mutable object, or the length of a mutable array, before a validation. */
+type Shape = { readonly object: Record<string, unknown>; readonly keys: ReadonlySet<string> } | { readonly array: unknown[]; readonly length: number };
+
+/** Records the shape of every mutable object and array of `node` (frozen ones cannot take a default). */
+function recordShapes(node: unknown, shapes: Shape[]): void {
+  if (node === null || typeof node !== 'object' || Object.isFrozen(node)) return;
+  if (Array.isArray(node)) shapes.push({ array: node, length: node.length });
+  else shapes.push({ object: node as Record<string, unknown>, keys: new Set(Object.keys(node)) });
+  for (const item of Object.values(node)) recordShapes(item, shapes);
+}
+
+/** Takes back what validations added to the nodes recorded (ajv's defaults only add members). */
+function restoreShapes(shapes: readonly Shape[]): void {
+  for (const shape of shapes) {
+    if ('array' in shape) shape.array.length = shape.length;
+    else for (const key of Object.keys(shape.object)) if (!shape.keys.has(key)) Reflect.deleteProperty(shape.object, key);
   }
 }
 

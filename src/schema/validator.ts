@@ -90,7 +90,8 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
     throw new ValidationError((check.errors ?? []).map(ajvIssue));
   };
   if (!sharesNodes || key === undefined || typeof schema !== 'object') return validate;
-  const changes: ChangeValidation = { check: compileChangeCheck(schema, engine, key), writesDefaults: schemaWritesDefaults(schema) };
+  const writesDefaults = schemaWritesDefaults(schema);
+  const changes: ChangeValidation = { check: compileChangeCheck(schema, engine, key, writesDefaults), writesDefaults };
   return Object.assign(validate, { changes });
 }
 

@@ -176,8 +176,8 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     // Room for the stages of the second wave (resolve secret references) here, before validation.
     // What changed first (validated and reconciled at its own cost), else the whole candidate.
     const { changes } = host;
-    const changed = base === null || changes === undefined ? undefined : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes, pause));
-    const { value: config, patches } = changed ?? (await this.#validateWhole(staged.candidate, pause));
+    const changed = base === null || changes === undefined ? { whole: staged.candidate } : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes, pause));
+    const { value: config, patches } = 'reconciled' in changed ? changed.reconciled : await this.#validateWhole(changed.whole, pause);
     await pause();
     const digest = await runStage('validate', signal, () => digestOf(config));
     await pause();

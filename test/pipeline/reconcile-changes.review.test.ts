@@ -3,7 +3,8 @@
 // whole path (an ajv of the caller's): same status, error code and issues, config (key
 // order and own members included), digest (also against digestOf from scratch), patches
 // as a set, a deeply frozen snapshot, and the live snapshot kept when a reload fails.
-// The cases under "known divergences" fail today: each is marked `it.fails` and says why.
+// The cases under "divergences found in review" each broke that path once; the comment
+// above each says how, and what the path does about it now.
 import { Ajv } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore, ReloadError } from '../../src/index.js';
@@ -246,15 +247,16 @@ describe('the change path against the whole path', () => {
   });
 });
 
-describe('known divergences of the change path (it.fails until fixed)', () => {
+describe('divergences found in review, now fixed', () => {
   // immer reports no patch at a draft's own place when the draft was put inside a new
   // object of the recipe's and changed afterwards: `draft.backup = { a: draft.a };
   // draft.a.w = 1` reports only `add /backup`. stageInput passes immer's patches on as the
   // complete list of written paths (src/pipeline/stage-input.ts), so reconcileChanges
   // never shares, validates, seals or reports the change at /a: the change check passes
   // a config that the schema refuses, /a stays immer's mutable copy, and the patches
-  // miss /a/w.
-  it.fails('validates a change made through a draft that a recipe also put inside a new object', async () => {
+  // miss /a/w. Now changedSubtrees compares every member of immer's copies above the
+  // written paths with the live one: /a differs, and is a changed subtree too.
+  it('validates a change made through a draft that a recipe also put inside a new object', async () => {
     const schema = { type: 'object', properties: { a: { type: 'object', properties: { x: { type: 'integer' } }, additionalProperties: false } } };
     const stores = await createBoth(schema, () => ({ a: { x: 1 } }));
     await compare(stores, () => [(d) => { put(d, ['backup'], { a: at(d, ['a']) }); put(d, ['a', 'w'], 'refused by the schema'); }]);
@@ -265,8 +267,9 @@ describe('known divergences of the change path (it.fails until fixed)', () => {
   // but immer reports no patch for it. reconcileChanges (src/pipeline/reconcile-changes.ts)
   // only shares, seals and marks the nodes on a written path and the copies above them, so
   // this copy stays in the snapshot as it is: not frozen, not registered as checked, while
-  // its parent is frozen and registered (its digest cached over a mutable child).
-  it.fails('freezes an object a recipe changed and changed back, beside another change', async () => {
+  // its parent is frozen and registered (its digest cached over a mutable child). Now
+  // found by the same comparison of immer's copies with the live config.
+  it('freezes an object a recipe changed and changed back, beside another change', async () => {
     const stores = await createBoth({ type: 'object' }, () => ({ a: { x: 1 }, b: 1 }));
     await compare(stores, () => [(d) => { put(d, ['a', 'x'], 2); put(d, ['a', 'x'], 1); put(d, ['b'], 2); }]);
   });
@@ -274,7 +277,8 @@ describe('known divergences of the change path (it.fails until fixed)', () => {
   // Same cause: delete and re-add gives immer's copy a new key order and no patch. With
   // no written path there is no unit, `same` stays true and reconcileChanges returns the
   // live config itself; with `force: true` the whole path commits the candidate's order.
-  it.fails('keeps the key order of a recipe that deletes and re-adds a member, with force', async () => {
+  // Now the live config is kept only when the candidate is the live config itself.
+  it('keeps the key order of a recipe that deletes and re-adds a member, with force', async () => {
     const stores = await createBoth({ type: 'object' }, () => ({ a: 1, b: 1 }));
     await compare(stores, () => [(d) => { drop(d, ['a']); put(d, ['a'], 1); }], true);
   });
@@ -283,16 +287,17 @@ describe('known divergences of the change path (it.fails until fixed)', () => {
   // branch) records the `remove` patch but leaves the own member `a: undefined` in immer's
   // copy, which becomes the snapshot's root: Object.keys(config) has `a`, `'a' in config`
   // is true, and the patches no longer lead from the previous config to this one. The
-  // whole path leaves `undefined` members out.
-  it.fails('leaves out a member a recipe set to undefined', async () => {
+  // whole path leaves `undefined` members out. Now shareUnit deletes the member.
+  it('leaves out a member a recipe set to undefined', async () => {
     const stores = await createBoth({ type: 'object' }, () => ({ a: 1, b: 1 }));
     await compare(stores, () => [(d) => { put(d, ['a'], undefined); put(d, ['b'], 2); }]);
   });
 
   // Two values that are not JSON data: the whole path reports the first in key order
   // (/a); reconcileChanges shares its units in the order changedSubtrees sorts them (by
-  // length, then immer's patch order) and reports /b.
-  it.fails('names the same non-JSON value as the whole path when a recipe writes two', async () => {
+  // length, then immer's patch order) and reports /b. Now a value that is not JSON data
+  // sends the candidate to the whole path, which names it.
+  it('names the same non-JSON value as the whole path when a recipe writes two', async () => {
     const stores = await createBoth({ type: 'object' }, () => ({ a: 1, b: 1 }));
     await compare(stores, () => [(d) => { put(d, ['b'], Number.NaN); put(d, ['a'], Number.NaN); }]);
   });
@@ -302,8 +307,9 @@ describe('known divergences of the change path (it.fails until fixed)', () => {
   // reads `node[key]` without checking it is an own member, gets Object.prototype, and
   // validates it with the member's subschema, which writes the subschema's defaults into
   // Object.prototype: every object of the process then has them (and the next validation
-  // of the whole path, which iterates keys with for-in, sees them as members).
-  it.fails('never validates (or writes defaults into) Object.prototype when a __proto__ member is removed', async () => {
+  // of the whole path, which iterates keys with for-in, sees them as members). Now the
+  // check reads own members only, and validates the parent for a name Object.prototype has.
+  it('never validates (or writes defaults into) Object.prototype when a __proto__ member is removed', async () => {
     const schema = { type: 'object', properties: { m: { type: 'object', additionalProperties: { type: 'object', properties: { polluted: { type: 'integer', default: 1 } } } } } };
     const initial = '{"m": {"__proto__": {"polluted": 1}, "k": {"polluted": 1}}}';
     const stores = await createBoth(schema, () => JSON.parse(initial));
@@ -323,8 +329,10 @@ describe('known divergences of the change path (it.fails until fixed)', () => {
   // path (#runPipeline in src/transaction/transaction.ts) then validates that mutated
   // candidate. ajv evaluates `if` before it writes the node's defaults, so the whole path
   // alone sees `mode` absent (`if` holds, `then` fails: rejected), while the second pass
-  // sees `mode: "b"` (`if` fails: valid, and the reload is `unchanged`).
-  it.fails('validates the candidate the recipe made, not the one a failed change check wrote defaults into', async () => {
+  // sees `mode: "b"` (`if` fails: valid, and the reload is `unchanged`). Now, with
+  // defaults, the check validates nothing above a change and takes back the defaults it
+  // wrote when it cannot tell.
+  it('validates the candidate the recipe made, not the one a failed change check wrote defaults into', async () => {
     const schema = {
       type: 'object',
       properties: {

@@ -10,7 +10,7 @@ import { compileChangeCheck, type ChangePath } from '../../src/schema/change-val
 const KEY = 'txconfig:test';
 
 /** A change check over `schema`, and the validations it ran: subschema pointer and the data given. */
-function watched(schema: Record<string, unknown>): { check: (data: unknown, paths: readonly ChangePath[]) => boolean; validated: (data: unknown, paths: readonly ChangePath[]) => readonly ChangePath[] | undefined; runs: { pointer: string; data: unknown }[] } {
+function watched(schema: Record<string, unknown>, writesDefaults = false): { check: (data: unknown, paths: readonly ChangePath[]) => boolean; validated: (data: unknown, paths: readonly ChangePath[]) => readonly ChangePath[] | undefined; runs: { pointer: string; data: unknown }[] } {
   const engine = new Ajv({ allErrors: true, useDefaults: true, strict: true });
   engine.addSchema(schema, KEY);
   const runs: { pointer: string; data: unknown }[] = [];
@@ -24,7 +24,7 @@ function watched(schema: Record<string, unknown>): { check: (data: unknown, path
       return validate(data);
     }, validate);
   }) as typeof engine.getSchema;
-  const validated = compileChangeCheck(schema, engine, KEY);
+  const validated = compileChangeCheck(schema, engine, KEY, writesDefaults);
   return { check: (data, paths) => validated(data, paths) !== undefined, validated, runs };
 }
 
@@ -118,6 +118,26 @@ describe('the change check', () => {
     const { check, runs } = watched({ type: 'object', properties: { 'a/b~c d%': { type: 'object', patternProperties: { '^/x': { type: 'integer' } } } } });
     expect(check({ 'a/b~c d%': { '/x1': 2 } }, [['a/b~c d%', '/x1']])).toBe(true);
     expect(runs.map((run) => run.pointer)).toEqual(['/properties/a~1b~0c%20d%25/patternProperties/%5E~1x']);
+  });
+
+  it('with defaults in the schema, never validates a node above the change: it holds nodes not its own to write into', () => {
+    const { validated, runs } = watched(routes, true);
+    // A removed required member: its parent would be validated whole; with defaults, no.
+    expect(validated({ mode: 'x' }, [['routes']])).toBeUndefined();
+    expect(runs).toEqual([]);
+    // The changed member itself is validated, defaults and all.
+    const changed = { upstream: 'new' };
+    expect(validated({ routes: { '/a': changed } }, [['routes', '/a']])).toEqual([['routes', '/a']]);
+    expect(changed).toEqual({ upstream: 'new', weight: 1 });
+  });
+
+  it('reads only own members: a `__proto__` key never leads to Object.prototype', () => {
+    const { validated, runs } = watched({ type: 'object', properties: { m: { type: 'object', additionalProperties: { type: 'object', properties: { polluted: { type: 'integer', default: 1 } } } } } }, true);
+    // Removed: ajv would read Object.prototype's `__proto__` in its place, so the parent
+    // would be validated whole, which a schema with defaults does not allow: cannot tell.
+    expect(validated({ m: {} }, [['m', '__proto__']])).toBeUndefined();
+    expect(runs).toEqual([]);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it('gives up on too many changes at once: the whole validation is one pass', () => {
