@@ -16,14 +16,27 @@ export const INLINE_LIMIT = 256;
 // as it has large ones, and nothing of the nodes it shares with other generations.
 const refs = new WeakMap<object, string>();
 
-// Wide checked objects (more than WIDE members): their keys, sorted, and the encoding of
-// each member (`"key":ref`), so that a copy that differs in a few members is encoded
-// without sorting and encoding all the others again ({@link deriveDigest}). Costs two
-// arrays of the node's width per retained wide node; the strings are shared.
-const entries = new WeakMap<object, { readonly keys: readonly string[]; readonly parts: readonly string[] }>();
+// Wide checked objects (more than WIDE members): their keys, sorted, the encoding of each
+// member (`"key":ref`) and the digest of each run of RUN members, so that a copy that
+// differs in a few members is encoded without sorting and encoding all the others again,
+// and hashed by re-hashing only the runs that changed ({@link deriveDigest}). Costs three
+// arrays per retained wide node; the strings are shared.
+const entries = new WeakMap<object, Entries>();
 
-/** Objects with more members than this keep their entries. Any such object is large. */
-const WIDE = 64;
+interface Entries {
+  readonly keys: readonly string[];
+  readonly parts: readonly string[];
+  readonly runs: readonly string[];
+}
+
+/**
+ * Objects with more members than this are *wide*: encoded as the digests of runs of
+ * {@link RUN} members, not member by member. Any such object is large.
+ */
+export const WIDE = 64;
+
+/** Members in a run of a wide object. */
+export const RUN = 64;
 
 /**
  * JSON text with object keys sorted by UTF-16 code unit order and no white space.
@@ -85,8 +98,14 @@ function refOf(value: unknown): string {
       keys.push(key);
       parts.push(`${JSON.stringify(key)}:${ref}`);
     }
+    if (keys.length > WIDE) {
+      const runs = runDigests(parts, 0, []);
+      if (isCheckedJson(value)) entries.set(value, { keys, parts, runs });
+      const ref = `#${sha256(wideEncoding(runs))}`;
+      if (isCheckedJson(value)) refs.set(value, ref);
+      return ref;
+    }
     encoding = `{${parts.join(',')}}`;
-    if (keys.length > WIDE && isCheckedJson(value)) entries.set(value, { keys, parts });
   }
   // A parent is longer than any child, so a large child makes it large; otherwise
   // `encoding` is its text. UTF-8 takes at least one byte per UTF-16 code unit and at
@@ -113,6 +132,10 @@ export function deriveDigest(node: Readonly<Record<string, unknown>>, previous: 
   if (before === undefined || !isCheckedJson(node) || refs.has(node)) return;
   const keys = before.keys.slice();
   const parts = before.parts.slice();
+  // Runs to hash again: those holding a member set in place, and every run from the first
+  // member added or removed on (the runs after it shift).
+  const touched = new Set<number>();
+  let shiftedFrom = Infinity;
   for (const key of changed) {
     const item = Object.hasOwn(node, key) ? node[key] : undefined;
     const at = sortedIndex(keys, key);
@@ -121,20 +144,40 @@ export function deriveDigest(node: Readonly<Record<string, unknown>>, previous: 
       if (present) {
         keys.splice(at, 1);
         parts.splice(at, 1);
+        shiftedFrom = Math.min(shiftedFrom, at);
       }
       continue;
     }
     const part = `${JSON.stringify(key)}:${refOf(item)}`;
-    if (present) parts[at] = part;
-    else {
+    if (present) {
+      parts[at] = part;
+      touched.add(Math.floor(at / RUN));
+    } else {
       keys.splice(at, 0, key);
       parts.splice(at, 0, part);
+      shiftedFrom = Math.min(shiftedFrom, at);
     }
   }
   // A member fewer can leave a node no longer wide: then it is encoded as any node is.
   if (keys.length <= WIDE) return;
-  entries.set(node, { keys, parts });
-  refs.set(node, `#${sha256(`{${parts.join(',')}}`)}`);
+  // Indexes of runs set in place before a shift were computed before it: a shift only
+  // moves members at or after its index, so runs before the first shift are exact.
+  const runs = runDigests(parts, Math.floor(Math.min(shiftedFrom, parts.length) / RUN), before.runs.slice(0, Math.ceil(parts.length / RUN)));
+  for (const run of touched) if (run * RUN < shiftedFrom) runs[run] = sha256(parts.slice(run * RUN, (run + 1) * RUN).join(','));
+  entries.set(node, { keys, parts, runs });
+  refs.set(node, `#${sha256(wideEncoding(runs))}`);
+}
+
+/** The digests of the runs of `parts` from run `from` on, into `runs` (which holds the ones before). */
+function runDigests(parts: readonly string[], from: number, runs: string[]): string[] {
+  runs.length = Math.min(runs.length, from);
+  for (let start = from * RUN; start < parts.length; start += RUN) runs.push(sha256(parts.slice(start, start + RUN).join(',')));
+  return runs;
+}
+
+/** The encoding of a wide object: the digests of its runs. */
+function wideEncoding(runs: readonly string[]): string {
+  return `{#${runs.join(',#')}}`;
 }
 
 /** Where `key` is, or would go, in `keys` (sorted by UTF-16 code units, as `Array.prototype.sort` sorts). */

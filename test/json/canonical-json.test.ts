@@ -25,7 +25,12 @@ const reference = (() => {
   const enc = (v: unknown): string => {
     if (!isLarge(v)) return text(v);
     if (Array.isArray(v)) return `[${v.map(ref).join(',')}]`;
-    return `{${members(v as object).map(([k, c]) => `${JSON.stringify(k)}:${ref(c)}`).join(',')}}`;
+    const parts = members(v as object).map(([k, c]) => `${JSON.stringify(k)}:${ref(c)}`);
+    if (parts.length <= 64) return `{${parts.join(',')}}`;
+    // A wide object: the digests of its runs of 64 member encodings.
+    const runs: string[] = [];
+    for (let start = 0; start < parts.length; start += 64) runs.push(`#${sha256(parts.slice(start, start + 64).join(','))}`);
+    return `{${runs.join(',')}}`;
   };
   const digest = (v: unknown): string => sha256(enc(v));
   return { text, size, isLarge, digest };
@@ -273,6 +278,16 @@ describe('deriveDigest: a wide object\'s digest from its previous version', () =
     for (let index = 0; index < size; index++) members[`k${String(index).padStart(4, '0')}`] = index % 3 === 0 ? { n: index, tags: ['a', 'é'.repeat(index % 5)] } : `v${index}`;
     return members;
   };
+
+  it('hashes an object of more than 64 members as the digests of its runs of 64, as the definition says', () => {
+    for (const size of [64, 65, 128, 129, 300]) {
+      const value = wide(size);
+      expect(digestOf(value)).toBe(reference.digest(value));
+      expect(digestOf(copyJson(value, { freeze: true }))).toBe(reference.digest(value));
+      // One member `undefined`: not counted, not encoded.
+      expect(digestOf({ ...value, k0000: undefined })).toBe(reference.digest({ ...value, k0000: undefined }));
+    }
+  });
 
   it('gives the digest of a fresh computation for members changed, added and removed', () => {
     fc.assert(
