@@ -130,25 +130,37 @@ async function outcome(store: Store, list: readonly Edit[], style: Style): Promi
  * draft would set the copy's prototype, which no recipe means to do.
  */
 function editInPlace(draft: unknown, list: readonly Edit[], live: unknown): void {
+  // Where this recipe put something: an edit that leads into such a place is skipped.
+  // Whether writing into a moved live node works depends on its identity (immer drafts it
+  // only where it already was), and the two stores share nodes differently (the whole path
+  // with an ajv of the caller's copies moved subtrees): their recipes would differ.
+  const put: (readonly string[])[] = [];
+  const under = (path: readonly string[]): boolean => put.some((place) => place.length <= path.length && place.every((key, index) => path[index] === key));
   for (const edit of list) {
     const payload = edit.op === 'move' ? pick(live, edit.from) : edit.payload;
     let node = draft;
+    const path: string[] = [];
     for (const step of edit.at) {
       if (node === null || typeof node !== 'object') break;
       const children = Object.keys(node);
       if (children.length === 0 || step % (children.length + 1) >= children.length) break;
-      const value = (node as Record<string, unknown>)[children[step % (children.length + 1)] as string];
+      const child = children[step % (children.length + 1)] as string;
+      const value = (node as Record<string, unknown>)[child];
       if (value === null || typeof value !== 'object') break;
+      path.push(child);
       node = value;
     }
-    if (node === null || typeof node !== 'object') continue;
+    if (node === null || typeof node !== 'object' || under(path)) continue;
     if (Array.isArray(node)) {
       const index = edit.key % (node.length + 1);
+      // The whole array: a splice moves what was put to other indexes.
+      put.push(path);
       if (edit.op === 'delete') node.splice(index, 1);
       else node[index] = payload;
       continue;
     }
     const key = KEYS[edit.key % KEYS.length] === '__proto__' ? 'c' : (KEYS[edit.key % KEYS.length] as string);
+    put.push([...path, key]);
     if (edit.op === 'delete') Reflect.deleteProperty(node, key);
     else (node as Record<string, unknown>)[key] = payload;
   }
