@@ -6,13 +6,14 @@
  * instead finds where the candidate differs from the live config, shares and copies only
  * there, has the schema check only the changed subtrees (change-validation.ts), and
  * freezes in place what it built. It gives the same config and patches as the whole path
- * or, when it cannot tell (an invalid change, a schema keyword that needs more), nothing:
- * the whole path then runs and decides.
+ * or, when it cannot tell (an invalid change, a schema keyword that needs more), the
+ * candidate for the whole path, which then runs and decides.
  *
  * Where the candidate may differ: for recipes, below the paths immer reports written
- * (stage-input.ts); every object above those paths is a copy immer made for this
- * candidate, which this stage may complete and freeze instead of copying it again
- * (a routing table of 100k entries is copied once per reload, by immer, not three times).
+ * (stage-input.ts), and wherever a member of immer's copies above them differs from the
+ * live one (immer's patches can miss a change). Those copies are made for this candidate
+ * only, so this stage completes and freezes them instead of copying them again (a
+ * routing table of 100k entries is copied once per reload, by immer, not three times).
  * For a whole value (a file), anywhere: one walk over it against the live config.
  */
 import type { Patch } from 'immer';
@@ -45,8 +46,8 @@ export async function reconcileChanges(live: unknown, staged: StagedInput, chang
   const { candidate } = staged;
   if (candidate === live) return { reconciled: { value: live, patches: [] } };
   const patches: Patch[] = [];
-  // The subtrees this stage built (mutable until validated), the copies immer made above
-  // them, and what this stage put into those copies (undone when the check cannot tell).
+  // The subtrees this stage built (mutable until validated), and what this stage put into
+  // immer's copies (taken back for a value that is not JSON data).
   const built: unknown[] = [];
   const placed: Placement[] = [];
   let root = candidate;
