@@ -17,12 +17,16 @@ export type Slicer = (now?: boolean) => Promise<void> | undefined;
 /** Milliseconds of work per slice: well under the 20 ms a server's p99 notices. */
 export const SLICE_MS = 5;
 
-/** A slicer whose first slice starts now. */
-export function slicer(budgetMs = SLICE_MS): Slicer {
+/**
+ * A slicer whose first slice starts now. With `signal`, the work stops at the first turn
+ * it takes after the signal aborted: the promise rejects with the signal's reason.
+ */
+export function slicer(budgetMs = SLICE_MS, signal?: AbortSignal): Slicer {
   let start = performance.now();
   return (now = false) => {
     if (!now && performance.now() - start < budgetMs) return undefined;
     return nextTurn().then(() => {
+      signal?.throwIfAborted();
       start = performance.now();
     });
   };

@@ -4,7 +4,7 @@ import type { PutOptions } from '../artifacts/artifact-store.js';
 import { ConfigurationError, ReloadError, TransactionStateError, hasErrorCode, type ReloadErrorCode, type ReloadFailure } from '../errors.js';
 import { checkFunction } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
-import { slicer, type Slicer } from '../internal/slices.js';
+import { SLICE_MS, slicer, type Slicer } from '../internal/slices.js';
 import { digestOf } from '../json/canonical-json.js';
 import { ParticipantRun } from './participant-run.js';
 import { reconcile, type Reconciled } from '../pipeline/reconcile.js';
@@ -169,7 +169,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     const signal = this.#signal;
     // Between stages, and inside the walk over a whole value, the event loop gets a turn
     // whenever the work has run for a slice: a large file does not stall the process.
-    const pause = slicer();
+    const pause = slicer(SLICE_MS, signal);
     const staged = await runStage('update', signal, () => stageInput(base?.config, this.#changes, host.immer));
     // A whole value (a parsed file) may be large, and was likely parsed in this very turn.
     if (staged.written === undefined) await pause(true);

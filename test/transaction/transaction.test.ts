@@ -212,6 +212,38 @@ describe('Transaction: the event loop during a long prepare', () => {
     expect(turned()).toEqual([true, true]);
   });
 
+  it('stops a long prepare at the next turn it takes once the signal aborted', async () => {
+    const { store } = await watching();
+    const live = store.load();
+    const routes: Record<string, string> = {};
+    for (let index = 0; index < 200_000; index++) routes[`/r${index}`] = `u${index}`;
+    // The last member tells whether the walk got to the end.
+    let reads = 0;
+    Object.defineProperty(routes, '/zzz', {
+      enumerable: true,
+      get: () => {
+        reads++;
+        return 'last';
+      },
+    });
+    const controller = new AbortController();
+    // Runs in the turn after the one the reload takes before it walks the new value: the
+    // walk (200k members, tens of ms) has started and paused by then.
+    setImmediate(() => {
+      setImmediate(() => {
+        controller.abort(new Error('stop'));
+      });
+    });
+    const error = await store.reload({ routes }, { signal: controller.signal }).then(
+      () => undefined,
+      (reason: unknown) => reason,
+    );
+    expect(error).toBeInstanceOf(ReloadError);
+    expect((error as ReloadError).code).toBe('ERR_ABORTED');
+    expect(store.load()).toBe(live);
+    expect(reads).toBe(0);
+  });
+
   it('prepares a recipe in the turn it starts in: a small change waits for nothing', async () => {
     const { store, arm, turned } = await watching();
     arm();
