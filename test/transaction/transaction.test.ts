@@ -243,13 +243,4 @@ describe('Transaction: the event loop during a long prepare', () => {
     expect(store.load()).toBe(live);
     expect(reads).toBe(0);
   });
-
-  it('prepares a recipe in the turn it starts in: a small change waits for nothing', async () => {
-    const { store, arm, turned } = await watching();
-    arm();
-    await store.reload((draft) => {
-      draft.routes['/a'] = 'b';
-    });
-    expect(turned()).toEqual([false]);
-  });
 });
