@@ -32,7 +32,8 @@ export type {
 // -- store and transactions --
 export { ConfigStore } from './store/config-store.js';
 export type { ReloadOptions, ChangeListener, CollectGarbageOptions, StoreConfig, StoreDerived } from './store/config-store.js';
-export type { CreateOptions } from './store/create-options.js';
+export type { CommonCreateOptions, CreateOptions } from './store/create-options.js';
+export type { ConfigSource, Origin, Origins, SourceReading } from './store/config-source.js';
 export type { Snapshot, CandidateSnapshot } from './snapshot/snapshot.js';
 export type { DeepReadonly } from './snapshot/deep-readonly.js';
 export type { Pin, SynchronizeOptions } from './store/pin-registry.js';

@@ -16,6 +16,7 @@ import { RequestCoalescer } from '../transaction/request-coalescer.js';
 import type { Recipe } from '../pipeline/stage-input.js';
 import { Transaction, type TransactionOptions } from '../transaction/transaction.js';
 import type { OpenTransaction, TransactionHost } from '../transaction/transaction-host.js';
+import { SourceBinding } from './config-source.js';
 import { checkCreateOptions, type CreateOptions } from './create-options.js';
 import { PinRegistry, type Pin, type SynchronizeOptions } from './pin-registry.js';
 import { StatusRecorder, type ConfigStatus } from './status-recorder.js';
@@ -78,11 +79,14 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   readonly #artifacts: ArtifactStore | undefined;
   // Clean-ups close() runs, in reverse order of registration (triggers, watchers).
   readonly #closeHooks = new Set<() => void | Promise<void>>();
+  // Where the config comes from, when the store was created with a source.
+  readonly #source: SourceBinding | undefined;
   // Set by the first close(); every later close() returns it.
   #closing: Promise<void> | null = null;
 
-  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze'>) {
+  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze'>, source: SourceBinding | undefined) {
     this.#artifacts = host.artifacts;
+    this.#source = source;
     this.#host = {
       ...host,
       freeze: (value) => freeze(value, true),
@@ -115,6 +119,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     checkCreateOptions(options);
     const participants = checkParticipants((options.participants ?? []) as readonly Participant<C>[]);
     const validate = compileValidator(options.schema, { ajv: options.ajv });
+    const source = options.source === undefined ? undefined : new SourceBinding(options.source);
     const store = new ConfigStore<C, DerivedOf<P>, ConfigInputOf<S>>({
       // Auto-freeze off: a recipe's result is never kept as it is (the validator copies it,
       // sharing only snapshot nodes, and the reconciler freezes what it keeps), and with it
@@ -124,8 +129,21 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       artifacts: options.artifacts,
       validate,
       changes: 'changes' in validate ? validate.changes : undefined,
-    });
-    const result = await store.reload(options.initial as ConfigInputOf<S>, options.signal === undefined ? {} : { signal: options.signal });
+    }, source);
+    // Closed with the store, after the watch stopped (close hooks run in reverse order).
+    if (source !== undefined) store.onClose(() => source.close());
+    const signalOption = options.signal === undefined ? {} : { signal: options.signal };
+    let result: ReloadCommitted<C, DerivedOf<P>>;
+    try {
+      const initial = source === undefined ? options.initial : await readAtColdStart(source, options.signal);
+      result = await store.reload(initial as ConfigInputOf<S>, signalOption);
+    } catch (error) {
+      // The caller never gets this store: the source it was given is closed here.
+      await source?.close().catch((closing: unknown) => {
+        log.store('closing the source of a failed cold start failed too: %O', closing);
+      });
+      throw error;
+    }
     if (result.status === 'applied' && result.error !== undefined) {
       // The caller never gets this store: close it, so the participants that did switch
       // release what they hold. Its own failures are logged; the commit failure is the news.
@@ -134,7 +152,35 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       });
       throw result.error;
     }
+    store.#watchSource();
     return store;
+  }
+
+  /** Once the cold start committed: reloads on every change the source reports, and closes it with the store. */
+  #watchSource(): void {
+    const source = this.#source;
+    if (source === undefined) return;
+    this.onClose(
+      source.watch(() => {
+        void this.refresh();
+      }),
+    );
+  }
+
+  /**
+   * Reads the source again now and reloads with what it read, as `requestReload` does:
+   * bursts coalesce into at most one more reload, and the promise resolves to how it
+   * ended (`rejected` with `ERR_LOAD` when the source could not be read), never rejects.
+   * @throws {ConfigurationError} `ERR_NOT_CONFIGURED` when the store was created with `initial`, not a `source`
+   * @example
+   * ```ts
+   * process.on('SIGHUP', () => void store.refresh());
+   * ```
+   */
+  refresh(): Promise<ReloadResult<T, D>> {
+    const source = this.#source;
+    if (source === undefined) throw new ConfigurationError('ERR_NOT_CONFIGURED', 'no source to refresh from: pass `source` to ConfigStore.create()');
+    return this.requestReload(() => source.read());
   }
 
   /**
@@ -406,4 +452,16 @@ function* rootsOf(artifacts: readonly Artifact[], kind: 'live' | 'pin' | 'transa
 
 function closedError(): ReloadError {
   return new ReloadError('ERR_CLOSED', [{ participant: null, phase: 'wait', error: new Error('the store is closed') }], 'the store is closed');
+}
+
+/**
+ * Reads the source for the cold start.
+ * @throws {ReloadError} `ERR_LOAD` (the source could not be read) or `ERR_ABORTED` (the signal)
+ */
+async function readAtColdStart(source: SourceBinding, signal: AbortSignal | undefined): Promise<unknown> {
+  try {
+    return await source.read(signal);
+  } catch (error) {
+    throw new ReloadError(signal?.aborted === true ? 'ERR_ABORTED' : 'ERR_LOAD', [{ participant: null, phase: 'load', error }]);
+  }
 }

@@ -3,14 +3,34 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import { ArgumentError } from '../errors.js';
 import { checkOptionalSignal, describeValue } from '../internal/argument-checks.js';
 import type { ConfigSchema } from '../schema/schema-types.js';
+import type { ConfigSource } from './config-source.js';
 import type { Participant } from '../transaction/participant.js';
 
-/** Options of {@link ConfigStore.create}. */
-export interface CreateOptions<S extends ConfigSchema, P extends readonly Participant[]> {
+/** Options of {@link ConfigStore.create}: a schema, and either `initial` or `source`. */
+export type CreateOptions<S extends ConfigSchema, P extends readonly Participant[]> = CommonCreateOptions<S, P> &
+  (
+    | {
+        /** The first config. Goes through the same transaction as every reload. */
+        readonly initial: unknown;
+        /** Not with `initial`. */
+        readonly source?: undefined;
+      }
+    | {
+        /**
+         * Where the config comes from: read at cold start (through the same transaction as
+         * every reload), again on `store.refresh()`, and on each change it reports when it
+         * can watch; closed with the store.
+         */
+        readonly source: ConfigSource;
+        /** Not with `source`. */
+        readonly initial?: undefined;
+      }
+  );
+
+/** The options of {@link ConfigStore.create} besides `initial` and `source`. */
+export interface CommonCreateOptions<S extends ConfigSchema, P extends readonly Participant[]> {
   /** A JSON Schema (compiled once by ajv: all errors, defaults applied, strict; `$async` schemas are awaited) or a Standard Schema v1 validator. */
   readonly schema: S;
-  /** The first config. Goes through the same transaction as every reload. */
-  readonly initial: unknown;
   /** Plugins taking part in every transaction, prepared in this order. Names must be unique and non-empty. */
   readonly participants?: P;
   /** Where participants write artifacts (`ctx.artifacts`). */
@@ -27,8 +47,12 @@ export interface CreateOptions<S extends ConfigSchema, P extends readonly Partic
  */
 export function checkCreateOptions(options: unknown): void {
   if (typeof options !== 'object' || options === null) throw new ArgumentError('options', `must be an object with a schema, got ${describeValue(options)}`);
-  const { artifacts, signal } = options as { readonly artifacts?: unknown; readonly signal?: unknown };
+  const { artifacts, signal, initial, source } = options as { readonly artifacts?: unknown; readonly signal?: unknown; readonly initial?: unknown; readonly source?: unknown };
   checkOptionalSignal('signal', signal);
+  // An `initial` given as `undefined` beside a source counts as not given; alone, it is a
+  // config (which validation refuses, as it did before sources).
+  const hasInitial = Object.hasOwn(options, 'initial') && !(initial === undefined && source !== undefined);
+  if (hasInitial === (source !== undefined)) throw new ArgumentError('options', 'must give either `initial` or `source`, not both and not neither');
   // By shape, not instanceof: a store made by a second installed copy of txconfig is one too.
   const { put, collect } = (artifacts ?? {}) as { readonly put?: unknown; readonly collect?: unknown };
   if (artifacts !== undefined && (typeof put !== 'function' || typeof collect !== 'function')) {

@@ -1,0 +1,109 @@
+/**
+ * Where a store's config comes from: the {@link ConfigSource} contract (DESIGN.md §5.2),
+ * and the store's side of one source ({@link SourceBinding}): reading it with a signal
+ * that the store's close aborts, watching it, closing it. The contract lives beside the
+ * store that consumes it; the sources that implement it live in `src/sources/`.
+ */
+import { ArgumentError } from '../errors.js';
+import { describeValue } from '../internal/argument-checks.js';
+
+/**
+ * Anything that produces a candidate config: a file, layers of defaults, files,
+ * environment and flags, a fleet store. The store reads it at cold start (the same
+ * transaction path as every reload), again on `store.refresh()`, and on every change it
+ * reports through `watch`, bursts coalesced.
+ */
+export interface ConfigSource {
+  /** A name for messages and logs (`file:/etc/app/config.json`). Non-empty. */
+  readonly name: string;
+  /**
+   * Reads the whole candidate config now. Rejects when it cannot (the reload is then
+   * rejected with `ERR_LOAD`, the live config stays). `signal` aborts when the store
+   * closes or the cold start is cancelled.
+   */
+  read(options: { readonly signal: AbortSignal }): Promise<SourceReading>;
+  /** Calls `onChange` when the source may have changed; returns the function that stops it. */
+  watch?(onChange: () => void): () => void;
+  /** Releases what the source holds; called once, when the store closes. */
+  close?(): Promise<void>;
+}
+
+/** What a source read. */
+export interface SourceReading {
+  /** The candidate config, validated by the store like any reload's. */
+  readonly value: unknown;
+  /**
+   * Where each value came from, by JSON Pointer of its leaf: for `store.explain()`, which
+   * layered sources bring (issue 14). The store keeps nothing of it yet.
+   */
+  readonly origins?: Origins;
+  /** The source's own version of what it read (an etcd revision, a file's digest). */
+  readonly revision?: string;
+}
+
+/** Where the values of a reading came from, by the JSON Pointer of each leaf. */
+export type Origins = Readonly<Record<string, Origin>>;
+
+/** Where one value came from: its layer, and the place in it (a file and position, a variable, a flag). */
+export interface Origin {
+  /** The layer's name (`defaults`, `file`, `env`, `argv`…). */
+  readonly layer: string;
+  /** The file the value was read from. */
+  readonly file?: string;
+  /** Its line in that file, from 1. */
+  readonly line?: number;
+  /** Its column in that line, from 1. */
+  readonly column?: number;
+  /** The environment variable it came from. */
+  readonly env?: string;
+  /** The command-line flag it came from. */
+  readonly flag?: string;
+}
+
+/**
+ * The store's side of its source: reads with a signal the store's close aborts, starts
+ * and stops watching, closes the source once.
+ */
+export class SourceBinding {
+  readonly #source: ConfigSource;
+  readonly #closing = new AbortController();
+
+  /** @throws {ArgumentError} `ERR_ARGUMENT` naming `source` when it does not have the shape of a ConfigSource */
+  constructor(source: unknown) {
+    const { name, read, watch, close } = (typeof source === 'object' && source !== null ? source : {}) as Partial<Record<keyof ConfigSource, unknown>>;
+    if (typeof name !== 'string' || name === '' || typeof read !== 'function' || (watch !== undefined && typeof watch !== 'function') || (close !== undefined && typeof close !== 'function')) {
+      throw new ArgumentError('source', `must be a ConfigSource (a non-empty name, read(), and optional watch() and close()), got ${describeValue(source)}`);
+    }
+    this.#source = source as ConfigSource;
+  }
+
+  /** The source's name. */
+  get name(): string {
+    return this.#source.name;
+  }
+
+  /**
+   * The value the source reads now. `signal` (the cold start's) aborts the read too.
+   * @throws whatever the source's read throws; a TypeError when it does not resolve to `{ value }`
+   */
+  async read(signal?: AbortSignal): Promise<unknown> {
+    const aborts = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]);
+    const reading: unknown = await this.#source.read({ signal: aborts });
+    if (typeof reading !== 'object' || reading === null || !('value' in reading)) {
+      throw new TypeError(`source ${this.name}: read() must resolve to { value }, got ${describeValue(reading)}`);
+    }
+    return (reading as SourceReading).value;
+  }
+
+  /** Starts watching, when the source can: `onChange` on every change. Returns the stop (a no-op for a source that cannot watch). */
+  watch(onChange: () => void): () => void {
+    return this.#source.watch?.(onChange) ?? (() => undefined);
+  }
+
+  /** Aborts a read in flight and closes the source; once. */
+  async close(): Promise<void> {
+    if (this.#closing.signal.aborted) return;
+    this.#closing.abort(new Error(`the store reading ${this.name} closed`));
+    await this.#source.close?.();
+  }
+}
