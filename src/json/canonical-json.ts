@@ -160,10 +160,11 @@ export function deriveDigest(node: Readonly<Record<string, unknown>>, previous: 
   }
   // A member fewer can leave a node no longer wide: then it is encoded as any node is.
   if (keys.length <= WIDE) return;
-  // Indexes of runs set in place before a shift were computed before it: a shift only
-  // moves members at or after its index, so runs before the first shift are exact.
-  const runs = runDigests(parts, Math.floor(Math.min(shiftedFrom, parts.length) / RUN), before.runs.slice(0, Math.ceil(parts.length / RUN)));
-  for (const run of touched) if (run * RUN < shiftedFrom) runs[run] = sha256(parts.slice(run * RUN, (run + 1) * RUN).join(','));
+  // Runs from the first shift on are hashed again; before it, only the runs touched (a
+  // shift moves members at or after its index only, so those indexes are exact).
+  const firstShifted = shiftedFrom === Infinity ? before.runs.length : Math.floor(shiftedFrom / RUN);
+  const runs = runDigests(parts, firstShifted, before.runs.slice(0, firstShifted));
+  for (const run of touched) if (run < firstShifted) runs[run] = sha256(parts.slice(run * RUN, (run + 1) * RUN).join(','));
   entries.set(node, { keys, parts, runs });
   refs.set(node, `#${sha256(wideEncoding(runs))}`);
 }
