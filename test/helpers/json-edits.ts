@@ -93,7 +93,7 @@ function shallowCopy(node: object): unknown[] | Record<string, unknown> {
 }
 
 /** The member of `value` that `path` leads to (each step picks a member by index), as far as it goes. */
-function pick(value: unknown, path: readonly number[]): unknown {
+export function pick(value: unknown, path: readonly number[]): unknown {
   let node = value;
   for (const step of path) {
     if (node === null || typeof node !== 'object') break;

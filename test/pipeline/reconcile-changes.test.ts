@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore, ReloadError, type ReloadResult } from '../../src/index.js';
 import { compileValidator } from '../../src/schema/validator.js';
-import { KEYS, applyEdits, edits, type Edit, type Style } from '../helpers/json-edits.js';
+import { KEYS, applyEdits, edits, pick, type Edit, type Style } from '../helpers/json-edits.js';
 import { rootSchema, subschemasOf, valueFor, type Schema } from '../helpers/schema-arbitraries.js';
 
 type Store = ConfigStore<unknown, Record<string, unknown>, unknown>;
@@ -173,17 +173,6 @@ function editInPlace(draft: unknown, list: readonly Edit[], live: unknown): void
     if (edit.op === 'delete') Reflect.deleteProperty(node, key);
     else (node as Record<string, unknown>)[key] = payload;
   }
-}
-
-function pick(value: unknown, path: readonly number[]): unknown {
-  let node = value;
-  for (const step of path) {
-    if (node === null || typeof node !== 'object') break;
-    const members = Object.values(node);
-    if (members.length === 0) break;
-    node = members[step % members.length];
-  }
-  return node;
 }
 
 function isValid(validate: () => unknown): boolean {
