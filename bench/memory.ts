@@ -73,7 +73,7 @@ export async function benchMemory(): Promise<Figure[]> {
     figure({ id: 'memory.txconfig.100-vs-1', question: 3, name: `txconfig: ${name}`, value: mib(txconfig.all), unit: 'MiB', baseline: 'txconfig: heap of one generation', baselineValue: mib(txconfig.one), target: { of: 'ratio', op: '<', limit: 3 } }),
     figure({ id: 'memory.naive.100-vs-1', question: 3, name: `naive: ${name}`, value: mib(naive.all), unit: 'MiB', baseline: 'naive: heap of one generation', baselineValue: mib(naive.one) }),
     figure({ id: 'memory.100.vs-naive', question: 3, name: `txconfig: ${name}`, value: mib(txconfig.all), unit: 'MiB', baseline: `naive: ${name}`, baselineValue: mib(naive.all) }),
-    // The price of cheap digests: one generation also holds the canonical JSON text of its small subtrees.
+    // The price of cheap digests: one generation also holds its digest cache (the text of small subtrees, the digests of large ones).
     figure({ id: 'memory.1.vs-naive', question: 3, name: 'txconfig: heap of one generation', value: mib(txconfig.one), unit: 'MiB', baseline: 'naive: heap of one generation', baselineValue: mib(naive.one) }),
   ];
 }
