@@ -5,6 +5,7 @@
  * The class names the family (a reload that did not happen, a config file that could not
  * be read, an artifact that could not be written); the code names the kind.
  */
+import type { LayerValue } from './origin.js';
 
 /** Every code txconfig raises. Codes are API: they never change meaning. */
 export const ERROR_CODES = [
@@ -20,6 +21,8 @@ export const ERROR_CODES = [
   'ERR_SCHEMA',
   'ERR_ARGUMENT',
   'ERR_NOT_CONFIGURED',
+  'ERR_MISSING_DEPENDENCY',
+  'ERR_CONFLICT',
   'ERR_INTERNAL',
   'ERR_PARSE',
   'ERR_UNSAFE_KEY',
@@ -217,14 +220,65 @@ export class SynchronizeError extends TxConfigError {
 
 /**
  * The store's set-up is unusable: code `ERR_SCHEMA` (the schema does not compile, or is
- * one txconfig cannot use), or `ERR_NOT_CONFIGURED` (a feature used that was not set up,
- * e.g. artifacts with no artifact store).
+ * one txconfig cannot use), `ERR_NOT_CONFIGURED` (a feature used that was not set up,
+ * e.g. artifacts with no artifact store), or `ERR_MISSING_DEPENDENCY` (an optional
+ * package a feature needs is not installed: {@link MissingDependencyError}).
  */
 export class ConfigurationError extends TxConfigError {
   /** Always `'ConfigurationError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'ConfigurationError';
-  /** `ERR_SCHEMA` or `ERR_NOT_CONFIGURED`. */
-  declare readonly code: 'ERR_SCHEMA' | 'ERR_NOT_CONFIGURED';
+  /** `ERR_SCHEMA`, `ERR_NOT_CONFIGURED` or `ERR_MISSING_DEPENDENCY`. */
+  declare readonly code: 'ERR_SCHEMA' | 'ERR_NOT_CONFIGURED' | 'ERR_MISSING_DEPENDENCY';
+}
+
+/**
+ * An optional peer dependency that a feature needs is not installed (a YAML file read
+ * without the `yaml` package). Code `ERR_MISSING_DEPENDENCY`; the message says what to
+ * install.
+ */
+export class MissingDependencyError extends ConfigurationError {
+  /** Always `'MissingDependencyError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
+  override name = 'MissingDependencyError';
+  /** Always `ERR_MISSING_DEPENDENCY`. */
+  declare readonly code: 'ERR_MISSING_DEPENDENCY';
+  /** The npm package to install (`yaml`, `smol-toml`, `json5`, `etcd3`, `prom-client`). */
+  readonly packageName: string;
+
+  constructor(packageName: string, feature: string, options?: { cause?: unknown }) {
+    super('ERR_MISSING_DEPENDENCY', `${feature} needs the package ${packageName}, which is not installed: npm install ${packageName}`, options);
+    this.packageName = packageName;
+  }
+}
+
+/** One of the two values of a {@link ConflictError}: its layer and place. */
+export type ConflictSide = Omit<LayerValue, 'value'>;
+
+/**
+ * Two layers of a `layered(…, { conflicts: 'reject' })` source set the same key (Moby's
+ * rule: a setting given both as a flag and in the file is refused). Code `ERR_CONFLICT`;
+ * names both origins. A reload that meets it is rejected with `ERR_LOAD` and this error
+ * as its cause.
+ */
+export class ConflictError extends TxConfigError {
+  /** Always `'ConflictError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
+  override name = 'ConflictError';
+  /** Always `ERR_CONFLICT`. */
+  declare readonly code: 'ERR_CONFLICT';
+  /** JSON Pointer of the key set twice. */
+  readonly pointer: string;
+  /** The lower layer's side, then the higher one's. */
+  readonly sides: readonly [ConflictSide, ConflictSide];
+
+  constructor(pointer: string, lower: ConflictSide, higher: ConflictSide) {
+    super('ERR_CONFLICT', `${pointer || '/'} is set by two layers: ${describeSide(lower)} and ${describeSide(higher)}`);
+    this.pointer = pointer;
+    this.sides = Object.freeze([lower, higher] as const);
+  }
+}
+
+function describeSide(side: ConflictSide): string {
+  const where = Object.entries(side.origin).map(([key, value]) => `${key} ${String(value)}`).join(', ');
+  return where === '' ? side.layer : `${side.layer} (${where})`;
 }
 
 /**
@@ -305,7 +359,13 @@ export class ParseError extends ConfigFileError {
   }
 }
 
-/** The file holds a key that can pollute prototypes. Code `ERR_UNSAFE_KEY`. */
+/**
+ * A key that can pollute prototypes (`__proto__`, `constructor`, `prototype`) in any
+ * input: a file of any format, an environment variable's name, a flag, a value given to
+ * `reload()` or made by a recipe. Code `ERR_UNSAFE_KEY`. `path` names the input (the
+ * file, `env APP___PROTO__`, `--__proto__.x`, `reload()`); `line` and `column` are set
+ * for text with positions.
+ */
 export class UnsafeKeyError extends ConfigFileError {
   /** Always `'UnsafeKeyError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
   override name = 'UnsafeKeyError';
@@ -315,13 +375,14 @@ export class UnsafeKeyError extends ConfigFileError {
   readonly key: string;
   /** JSON Pointer of the object holding it. */
   readonly pointer: string;
-  /** 1-based line of the key. */
-  readonly line: number;
-  /** 1-based column of the key, in characters. */
-  readonly column: number;
+  /** 1-based line of the key, when the input is text with positions. */
+  readonly line: number | undefined;
+  /** 1-based column of the key, in characters, when the input is text with positions. */
+  readonly column: number | undefined;
 
-  constructor(path: string, key: string, pointer: string, line: number, column: number) {
-    super('ERR_UNSAFE_KEY', path, `refused key ${JSON.stringify(key)} in ${pointer || '/'} at line ${line}, column ${column}`);
+  constructor(path: string, key: string, pointer: string, line?: number, column?: number) {
+    const where = line === undefined ? '' : ` at line ${line}, column ${column ?? 1}`;
+    super('ERR_UNSAFE_KEY', path, `refused key ${JSON.stringify(key)} in ${pointer || '/'}${where}`);
     this.key = key;
     this.pointer = pointer;
     this.line = line;

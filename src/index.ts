@@ -11,6 +11,8 @@ export {
   TransactionStateError,
   SynchronizeError,
   ConfigurationError,
+  MissingDependencyError,
+  ConflictError,
   ArgumentError,
   InternalError,
   ConfigFileError,
@@ -27,13 +29,15 @@ export type {
   ReloadErrorCode,
   ConfigFileErrorCode,
   ArtifactErrorCode,
+  ConflictSide,
 } from './errors.js';
 
 // -- store and transactions --
 export { ConfigStore } from './store/config-store.js';
 export type { ReloadOptions, ChangeListener, CollectGarbageOptions, StoreConfig, StoreDerived } from './store/config-store.js';
 export type { CommonCreateOptions, CreateOptions } from './store/create-options.js';
-export type { ConfigSource, Origin, Origins, SourceReading } from './store/config-source.js';
+export type { ConfigSource, SourceReading } from './store/config-source.js';
+export type { Origin, Origins, Provenance, LayerValue, Explanation } from './origin.js';
 export type { Snapshot, CandidateSnapshot } from './snapshot/snapshot.js';
 export type { DeepReadonly } from './snapshot/deep-readonly.js';
 export type { Pin, SynchronizeOptions } from './store/pin-registry.js';

@@ -14,3 +14,20 @@ export function toPointer(path: readonly (string | number)[]): string {
 export function escapeKey(key: string): string {
   return key.includes('~') || key.includes('/') ? key.replace(/~/g, '~0').replace(/\//g, '~1') : key;
 }
+
+/**
+ * The keys of a JSON Pointer, unescaped; `undefined` when `pointer` is not one (it must be
+ * `''` or start with `/`, and `~` must be followed by `0` or `1`).
+ */
+export function parsePointer(pointer: string): string[] | undefined {
+  if (pointer === '') return [];
+  if (!pointer.startsWith('/')) return undefined;
+  const keys = pointer.slice(1).split('/');
+  for (let index = 0; index < keys.length; index++) {
+    const key = keys[index] as string;
+    if (!key.includes('~')) continue;
+    if (/~(?![01])/.test(key)) return undefined;
+    keys[index] = key.replace(/~1/g, '/').replace(/~0/g, '~');
+  }
+  return keys;
+}

@@ -21,3 +21,6 @@ export function setMember(target: Record<string, unknown>, key: string, value: u
   if (key in Object.prototype) Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
   else target[key] = value;
 }
+
+/** The keys that can pollute prototypes, refused with `ERR_UNSAFE_KEY` in every input. */
+export const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);

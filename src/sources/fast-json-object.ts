@@ -16,8 +16,7 @@
  * keys, non-finite numbers) or on the text (duplicate keys, {@link keyBound}).
  */
 
-/** Keys that reach `Object.prototype` through `__proto__` or a constructor when merged. */
-const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+import { UNSAFE_KEYS } from '../json/plain-object.js';
 
 // Taken once: a host application that replaces JSON.parse later cannot change what we parse with.
 const jsonParse = JSON.parse;

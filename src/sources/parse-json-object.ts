@@ -6,11 +6,9 @@
  */
 import { ParseError, UnsafeKeyError } from '../errors.js';
 import { escapeKey } from '../json/json-pointer.js';
+import { UNSAFE_KEYS } from '../json/plain-object.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { checkParsed, fastJsonObject, parseOrUndefined } from './fast-json-object.js';
-
-/** Keys that reach `Object.prototype` through `__proto__` or a constructor when merged. */
-const UNSAFE_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /** Options of {@link parseJsonObject}. */
 export interface JsonParseOptions {

@@ -6,6 +6,7 @@
  */
 import { ArgumentError } from '../errors.js';
 import { describeValue } from '../internal/argument-checks.js';
+import type { Origins } from '../origin.js';
 
 /**
  * Anything that produces a candidate config: a file, layers of defaults, files,
@@ -32,32 +33,10 @@ export interface ConfigSource {
 export interface SourceReading {
   /** The candidate config, validated by the store like any reload's. */
   readonly value: unknown;
-  /**
-   * Where each value came from, by JSON Pointer of its leaf: for `store.explain()`, which
-   * layered sources bring (issue 14). The store keeps nothing of it yet.
-   */
+  /** Where each value came from, for `store.explain()`; and which values are text to convert. */
   readonly origins?: Origins;
   /** The source's own version of what it read (an etcd revision, a file's digest). */
   readonly revision?: string;
-}
-
-/** Where the values of a reading came from, by the JSON Pointer of each leaf. */
-export type Origins = Readonly<Record<string, Origin>>;
-
-/** Where one value came from: its layer, and the place in it (a file and position, a variable, a flag). */
-export interface Origin {
-  /** The layer's name (`defaults`, `file`, `env`, `argv`…). */
-  readonly layer: string;
-  /** The file the value was read from. */
-  readonly file?: string;
-  /** Its line in that file, from 1. */
-  readonly line?: number;
-  /** Its column in that line, from 1. */
-  readonly column?: number;
-  /** The environment variable it came from. */
-  readonly env?: string;
-  /** The command-line flag it came from. */
-  readonly flag?: string;
 }
 
 /**
