@@ -118,13 +118,16 @@ export function parseConfigBytes(bytes: Uint8Array, options: ParseConfigTextOpti
   return parseConfigText(decodeConfigBytes(bytes, options.source), options);
 }
 
-/** `text` without the byte order mark it may start with. */
-function withoutBom(text: string): string {
+/** `text` without the byte order mark it may start with. Internal: the layers' file reads use it. */
+export function withoutBom(text: string): string {
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
-/** @throws {ConfigFileError} `ERR_FILE_ENCODING` when `bytes` are not UTF-8 */
-function decodeConfigBytes(bytes: Uint8Array, source: string): string {
+/**
+ * Strict UTF-8 decoding, the BOM kept. Internal: the layers' file reads use it.
+ * @throws {ConfigFileError} `ERR_FILE_ENCODING` when `bytes` are not UTF-8
+ */
+export function decodeConfigBytes(bytes: Uint8Array, source: string): string {
   try {
     return utf8.decode(bytes);
   } catch (error) {
