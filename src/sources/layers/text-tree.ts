@@ -94,8 +94,11 @@ function explainText(layer: string, leaves: ReadonlyMap<string, Origin>, root: R
 }
 
 function hasObjectAt(root: Record<string, unknown>, pointer: string): boolean {
+  // Not a pointer (no leading slash, a bad escape): the reading does not hold it.
+  const keys = parsePointer(pointer);
+  if (keys === undefined) return false;
   let node: unknown = root;
-  for (const key of parsePointer(pointer) ?? []) {
+  for (const key of keys) {
     if (!isPlainObject(node) || !Object.hasOwn(node, key)) return false;
     node = node[key];
   }
