@@ -100,3 +100,9 @@ export type { ReloadOnFileChangeOptions } from './sources/reload-on-file-change.
 export { reloadOnSignal } from './sources/reload-on-signal.js';
 export type { ReloadOnSignalOptions, StopReloadOnSignal } from './sources/reload-on-signal.js';
 export type { ReloadRequester } from './sources/reload-requester.js';
+
+// -- layers (DESIGN.md §5.2) --
+export { layered } from './sources/layers/layered.js';
+export type { LayeredOptions } from './sources/layers/layered.js';
+export type { ConflictPolicy } from './sources/layers/layer-stack.js';
+export { defaults } from './sources/layers/defaults.js';

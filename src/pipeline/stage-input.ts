@@ -4,6 +4,8 @@
  * order. The candidate may still be anything: validation decides.
  */
 import type { Draft, Immer } from 'immer';
+import type { Origins } from '../origin.js';
+import { ConfigProvenance } from './config-provenance.js';
 
 /**
  * An immer recipe: edit the draft in place, or return a whole replacement (immer's rule).
@@ -11,8 +13,13 @@ import type { Draft, Immer } from 'immer';
 // eslint-disable-next-line @typescript-eslint/no-invalid-void-type -- immer's recipe contract: mutate and return nothing, or return a value
 export type Recipe<T> = (draft: Draft<T>) => void | T;
 
-/** One change staged on a transaction. */
-export type StagedChange<T> = { readonly kind: 'set'; readonly value: unknown } | { readonly kind: 'update'; readonly recipe: Recipe<T> };
+/**
+ * One change staged on a transaction. A `set` names where its value came from: a
+ * source's reading (`layer` is the source's kind, `origins` what it told), or `reload`.
+ */
+export type StagedChange<T> =
+  | { readonly kind: 'set'; readonly value: unknown; readonly layer: string; readonly origins?: Origins | undefined }
+  | { readonly kind: 'update'; readonly recipe: Recipe<T> };
 
 /** The candidate, and where it may differ from the live config. */
 export interface StagedInput {
@@ -49,4 +56,22 @@ export function stageInput<T>(live: unknown, changes: readonly StagedChange<T>[]
     }
   }
   return { candidate, written };
+}
+
+/**
+ * The provenance of the candidate: the last whole value's (a reading's origins, or its
+ * layer), with the paths recipes wrote after it given to `update`; without a whole value,
+ * `live`'s with those paths.
+ */
+export function stagedProvenance<T>(live: ConfigProvenance | undefined, changes: readonly StagedChange<T>[], written: StagedInput['written']): ConfigProvenance {
+  let provenance = live ?? ConfigProvenance.read('initial');
+  let updatedSinceSet = false;
+  for (const change of changes) {
+    if (change.kind === 'set') {
+      provenance = ConfigProvenance.read(change.layer, change.origins);
+      updatedSinceSet = false;
+    } else updatedSinceSet = true;
+  }
+  // Recipes after a whole value report no paths (the value may differ anywhere): theirs is the whole.
+  return updatedSinceSet ? provenance.updated(written) : provenance;
 }

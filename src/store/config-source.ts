@@ -62,16 +62,22 @@ export class SourceBinding {
   }
 
   /**
-   * The value the source reads now. `signal` (the cold start's) aborts the read too.
+   * What the source reads now: its value and origins. `signal` (the cold start's) aborts the read too.
    * @throws whatever the source's read throws; a TypeError when it does not resolve to `{ value }`
    */
-  async read(signal?: AbortSignal): Promise<unknown> {
+  async read(signal?: AbortSignal): Promise<SourceReading> {
     const aborts = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]);
     const reading: unknown = await this.#source.read({ signal: aborts });
     if (typeof reading !== 'object' || reading === null || !('value' in reading)) {
       throw new TypeError(`source ${this.name}: read() must resolve to { value }, got ${describeValue(reading)}`);
     }
-    return (reading as SourceReading).value;
+    return reading as SourceReading;
+  }
+
+  /** The source's kind, for a reading without origins: `file` for `file:/etc/app.json`, else its name. */
+  get layer(): string {
+    const colon = this.name.indexOf(':');
+    return colon > 0 ? this.name.slice(0, colon) : this.name;
   }
 
   /** Starts watching, when the source can: `onChange` on every change. Returns the stop (a no-op for a source that cannot watch). */

@@ -2,21 +2,26 @@ import { Immer, enablePatches, freeze } from 'immer';
 import type { Artifact } from '../artifacts/artifact.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ExternalRoot, GcReport } from '../artifacts/gc-report.js';
-import { ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
+import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
 import { checkFunction, checkOptionalBoolean, checkOptionalSignal } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { Subscribers, type ChangeListener } from '../pipeline/subscribers.js';
 import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
-import { compileValidator } from '../schema/validator.js';
+import { compileValidator, isStandardSchema } from '../schema/validator.js';
+import { compileTextConversion } from '../schema/text-conversion.js';
+import type { ConfigProvenance } from '../pipeline/config-provenance.js';
+import { valueAt } from '../json/value-at.js';
+import { parsePointer } from '../json/json-pointer.js';
+import type { Explanation } from '../origin.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { checkParticipants, type DerivedOf, type Participant } from '../transaction/participant.js';
 import { ReloadQueue } from '../transaction/reload-queue.js';
 import type { ChangeEvent, ReloadCommitted, ReloadResult } from '../transaction/reload-result.js';
 import { RequestCoalescer } from '../transaction/request-coalescer.js';
 import type { Recipe } from '../pipeline/stage-input.js';
-import { Transaction, type TransactionOptions } from '../transaction/transaction.js';
+import { Transaction, provenanceOf, stageReadingOf, type TransactionOptions } from '../transaction/transaction.js';
 import type { OpenTransaction, TransactionHost } from '../transaction/transaction-host.js';
-import { SourceBinding } from './config-source.js';
+import { SourceBinding, type SourceReading } from './config-source.js';
 import { checkCreateOptions, type CreateOptions } from './create-options.js';
 import { PinRegistry, type Pin, type SynchronizeOptions } from './pin-registry.js';
 import { StatusRecorder, type ConfigStatus } from './status-recorder.js';
@@ -81,16 +86,20 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   readonly #closeHooks = new Set<() => void | Promise<void>>();
   // Where the config comes from, when the store was created with a source.
   readonly #source: SourceBinding | undefined;
+  // Where each value of the live config came from: replaced with #current at each commit,
+  // and by an unchanged reload too (the same values may now come from other layers).
+  #provenance: ConfigProvenance | undefined;
   // Set by the first close(); every later close() returns it.
   #closing: Promise<void> | null = null;
 
-  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze'>, source: SourceBinding | undefined) {
+  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze' | 'provenance'>, source: SourceBinding | undefined) {
     this.#artifacts = host.artifacts;
     this.#source = source;
     this.#host = {
       ...host,
       freeze: (value) => freeze(value, true),
       live: () => this.#current,
+      provenance: () => this.#provenance,
       swap: (snapshot) => {
         this.#current = snapshot;
       },
@@ -129,14 +138,15 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       artifacts: options.artifacts,
       validate,
       changes: 'changes' in validate ? validate.changes : undefined,
+      convertTexts: isStandardSchema(options.schema) ? undefined : compileTextConversion(options.schema),
     }, source);
     // Closed with the store, after the watch stopped (close hooks run in reverse order).
     if (source !== undefined) store.onClose(() => source.close());
     const signalOption = options.signal === undefined ? {} : { signal: options.signal };
     let result: ReloadCommitted<C, DerivedOf<P>>;
     try {
-      const initial = source === undefined ? options.initial : await readAtColdStart(source, options.signal);
-      result = await store.reload(initial as ConfigInputOf<S>, signalOption);
+      const reading = source === undefined ? { value: options.initial } : await readAtColdStart(source, options.signal);
+      result = await store.#reloadReading(reading, source?.layer ?? 'initial', signalOption);
     } catch (error) {
       // The caller never gets this store: the source it was given is closed here.
       await source?.close().catch((closing: unknown) => {
@@ -180,7 +190,30 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   refresh(): Promise<ReloadResult<T, D>> {
     const source = this.#source;
     if (source === undefined) throw new ConfigurationError('ERR_NOT_CONFIGURED', 'no source to refresh from: pass `source` to ConfigStore.create()');
-    return this.requestReload(() => source.read());
+    return this.#requestReading(() => source.read(), source.layer);
+  }
+
+  /**
+   * Where the live value at `pointer` came from: the layer that set it (`defaults`,
+   * `file`, `directory`, `env`, `argv`, a source's own; `reload` for a value given to
+   * `reload()`, `update` for a path a recipe wrote, `schema` for a default the schema
+   * filled in), its place there (file with line and column, variable, flag), and the
+   * values of lower layers it shadowed. Sensitive values are never shown (DESIGN.md §5.3).
+   * @throws {ArgumentError} `ERR_ARGUMENT` naming `pointer` when it is not a JSON Pointer or the live config has no value there
+   * @example
+   * ```ts
+   * store.explain('/server/port');
+   * // { pointer: '/server/port', value: 9090, layer: 'env', origin: { env: 'APP_SERVER__PORT' },
+   * //   shadowed: [{ layer: 'file', origin: { file: '/etc/app/config.yaml', line: 2, column: 9 }, value: 8080 }] }
+   * ```
+   */
+  explain(pointer: string): Explanation {
+    const keys = typeof pointer === 'string' ? parsePointer(pointer) : undefined;
+    if (keys === undefined) throw new ArgumentError('pointer', `must be a JSON Pointer ('' or starting with '/'), got ${JSON.stringify(pointer)}`);
+    const at = valueAt(this.load().config, keys);
+    if (at.kind !== 'found') throw new ArgumentError('pointer', `the live config has no value at ${pointer || "'' (the root)"}`);
+    const provenance = this.#provenance?.explain(pointer) ?? { layer: 'initial', origin: {}, shadowed: [] };
+    return { pointer, value: at.value, layer: provenance.layer, origin: provenance.origin, shadowed: provenance.shadowed };
   }
 
   /**
@@ -257,10 +290,15 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    */
   requestReload(load: () => unknown): Promise<ReloadResult<T, D>> {
     checkFunction('load', load);
+    return this.#requestReading(async () => ({ value: await load() }), 'reload');
+  }
+
+  /** requestReload() of a reading: its value, with its origins (`layer` when it has none). */
+  #requestReading(read: () => Promise<SourceReading>, layer: string): Promise<ReloadResult<T, D>> {
     return this.#coalescer.run(async () => {
-      let next: unknown;
+      let reading: SourceReading;
       try {
-        next = await load();
+        reading = await read();
       } catch (error) {
         const rejected = new ReloadError('ERR_LOAD', [{ participant: null, phase: 'load', error }]);
         const result: ReloadResult<T, D> = { status: 'rejected', snapshot: this.load(), error: rejected };
@@ -271,11 +309,19 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
         return result;
       }
       try {
-        return await this.reload(next as I);
+        return await this.#reloadReading(reading, layer);
       } catch (error) {
         return this.#unreloaded(error);
       }
     });
+  }
+
+  /** reload() of a whole value read from a source, with its origins. */
+  async #reloadReading(reading: SourceReading, layer: string, options: ReloadOptions = {}): Promise<ReloadCommitted<T, D>> {
+    const txn = await this.begin(options);
+    stageReadingOf(txn, reading.value, layer, reading.origins);
+    const prepared = await txn.prepare();
+    return prepared.commit();
   }
 
   /**
@@ -440,6 +486,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
 
   #settle(transaction: OpenTransaction, result: ReloadResult<T, D>): void {
     this.#open.delete(transaction);
+    if (result.status === 'applied' || result.status === 'unchanged') this.#provenance = provenanceOf(transaction as Transaction<unknown, unknown, unknown>) ?? this.#provenance;
     this.#status.record(result);
     if (result.status === 'rejected') log.store('reload rejected: %s', result.error.message);
     if (result.status === 'applied') this.#subscribers.notify(result);
@@ -458,7 +505,7 @@ function closedError(): ReloadError {
  * Reads the source for the cold start.
  * @throws {ReloadError} `ERR_LOAD` (the source could not be read) or `ERR_ABORTED` (the signal)
  */
-async function readAtColdStart(source: SourceBinding, signal: AbortSignal | undefined): Promise<unknown> {
+async function readAtColdStart(source: SourceBinding, signal: AbortSignal | undefined): Promise<SourceReading> {
   try {
     return await source.read(signal);
   } catch (error) {

@@ -7,6 +7,8 @@ import type { Immer } from 'immer';
 import type { Artifact } from '../artifacts/artifact.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ChangeValidation } from '../schema/validator.js';
+import type { TextConversion } from '../schema/text-conversion.js';
+import type { ConfigProvenance } from '../pipeline/config-provenance.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { Participant } from './participant.js';
 import type { ReloadResult } from './reload-result.js';
@@ -27,11 +29,16 @@ export interface TransactionHost<T, D> {
   readonly artifacts: ArtifactStore | undefined;
   /**
    * Validates a candidate: the validated value (or a promise of it), or throws a
-   * ValidationError. `live` is the live config, which the validator may share nodes with.
+   * ValidationError, or an UnsafeKeyError naming the candidate by `input` (`reload()` or
+   * `recipe`). `live` is the live config, which the validator may share nodes with.
    */
-  validate(candidate: unknown, live: unknown): unknown;
+  validate(candidate: unknown, live: unknown, input: string): unknown;
   /** Validation at the cost of what changed, when the schema allows it. */
   readonly changes: ChangeValidation | undefined;
+  /** Converts the text values of a reading by the schema's types; `undefined` when the schema cannot say (a Standard Schema). */
+  readonly convertTexts: TextConversion | undefined;
+  /** Where each value of the live config came from; `undefined` before the cold start. */
+  provenance(): ConfigProvenance | undefined;
   /** Deep-freezes a participant's derived state. */
   freeze<V>(value: V): V;
   /** The live snapshot, `null` before the cold start. */

@@ -1,9 +1,9 @@
 /**
  * Finding a path in one layer's value, the way layers merge (objects merge, anything else
- * replaces): the value there, or the value above it that replaced the whole path.
- * Internal to the layers.
+ * replaces): the value there, or the value above it that replaced the whole path. The
+ * layers merge and explain with it; the store finds the value `explain()` asks about.
  */
-import { isPlainObject } from '../../json/plain-object.js';
+import { isPlainObject } from './plain-object.js';
 
 /** What a layer's value holds at a path. */
 export type ValueAt =

@@ -1,0 +1,81 @@
+/**
+ * The provenance of a config: where each value of a generation came from. A source's
+ * reading brings its {@link Origins}; a whole value given to `reload()` is the `reload`
+ * layer's; a recipe overlays the paths it wrote (the `update` layer) on what was there.
+ * Cheap to build (one object per reload, the recipe's paths), answered per path on demand.
+ */
+import { escapeKey, parsePointer, toPointer } from '../json/json-pointer.js';
+import type { Origins, Provenance } from '../origin.js';
+
+/** Overlays kept as a chain before they are folded into one set of paths. */
+const MAX_CHAIN = 16;
+
+/** Where each value of a config came from; immutable. */
+export class ConfigProvenance {
+  // The origins of the reading the config came from, or the layer that gave it whole.
+  readonly #origins: Origins | undefined;
+  readonly #layer: string;
+  // Below the paths a recipe wrote: the provenance before it (undefined for a reading).
+  readonly #base: ConfigProvenance | undefined;
+  // JSON Pointers a recipe wrote ('' is the whole config), with this.#base below them.
+  readonly #updated: ReadonlySet<string>;
+  readonly #depth: number;
+
+  private constructor(origins: Origins | undefined, layer: string, base: ConfigProvenance | undefined, updated: ReadonlySet<string>) {
+    this.#origins = origins;
+    this.#layer = layer;
+    this.#base = base;
+    this.#updated = updated;
+    this.#depth = base === undefined ? 0 : base.#depth + 1;
+  }
+
+  /** A config read whole: from a source's reading (its origins, when it has them) or from `layer` (`reload`, `initial`). */
+  static read(layer: string, origins?: Origins): ConfigProvenance {
+    return new ConfigProvenance(origins, layer, undefined, new Set());
+  }
+
+  /** This provenance with the paths a recipe wrote given to the `update` layer; `undefined` paths: the whole config. */
+  updated(paths: readonly (readonly (string | number)[])[] | undefined): ConfigProvenance {
+    const pointers = paths === undefined ? [''] : paths.map(toPointer);
+    if (pointers.length === 0) return this;
+    if (this.#depth < MAX_CHAIN) return new ConfigProvenance(undefined, 'update', this, new Set(pointers));
+    // Fold the chain: one set of every path written since the last reading.
+    const folded = new Set(pointers);
+    let node: ConfigProvenance = this;
+    for (let base = node.#base; base !== undefined; base = node.#base) {
+      for (const pointer of node.#updated) folded.add(pointer);
+      node = base;
+    }
+    return new ConfigProvenance(undefined, 'update', node, folded);
+  }
+
+  /**
+   * Where the value at `pointer` came from. A path no layer set (a default the schema
+   * filled in) is the `schema` layer's.
+   */
+  explain(pointer: string): Provenance {
+    for (let node: ConfigProvenance = this; ; ) {
+      if (node.#base === undefined) {
+        return node.#origins?.explain(pointer) ?? (node.#origins === undefined ? whole(node.#layer) : whole('schema'));
+      }
+      if (isAtOrUnder(pointer, node.#updated)) return whole('update');
+      node = node.#base;
+    }
+  }
+}
+
+function whole(layer: string): Provenance {
+  return { layer, origin: {}, shadowed: [] };
+}
+
+/** True when `pointer` or one of the paths above it is in `paths`. */
+function isAtOrUnder(pointer: string, paths: ReadonlySet<string>): boolean {
+  if (paths.has('')) return true;
+  const keys = parsePointer(pointer) ?? [];
+  let prefix = '';
+  for (const key of keys) {
+    prefix += `/${escapeKey(key)}`;
+    if (paths.has(prefix)) return true;
+  }
+  return false;
+}

@@ -1,0 +1,77 @@
+/**
+ * The `defaults()` layer: a constant object, copied and frozen once, at the bottom of a
+ * stack. It never conflicts: defaults exist to be overridden.
+ */
+import { ArgumentError, UnsafeKeyError, hasErrorCode } from '../../errors.js';
+import { copyJson } from '../../json/checked-json.js';
+import { parsePointer, toPointer } from '../../json/json-pointer.js';
+import { UNSAFE_KEYS, isPlainObject } from '../../json/plain-object.js';
+import { describeValue } from '../../internal/argument-checks.js';
+import type { ConfigSource, SourceReading } from '../../store/config-source.js';
+import { valueAt } from '../../json/value-at.js';
+
+// The sources defaults() made: layered() exempts them from conflicts.
+const defaultSources = new WeakSet<ConfigSource>();
+
+/** True for a source made by {@link defaults}. Internal. */
+export function isDefaults(source: ConfigSource): boolean {
+  return defaultSources.has(source);
+}
+
+/**
+ * A layer of constant defaults, usually the lowest of a `layered()` stack. The value is
+ * copied (later changes to it do nothing) and frozen; its nodes are shared by every
+ * snapshot that keeps them. Exempt from `conflicts: 'reject'`.
+ *
+ * @throws {ArgumentError} `ERR_ARGUMENT` naming `value` when it is not a plain object of JSON data
+ * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY` for a `__proto__`, `constructor` or `prototype` key
+ * @example
+ * ```ts
+ * layered([defaults({ server: { port: 8080 } }), file('/etc/app/config.json')]);
+ * ```
+ */
+export function defaults(value: Record<string, unknown>): ConfigSource {
+  if (!isPlainObject(value)) throw new ArgumentError('value', `must be a plain object, got ${describeValue(value)}`);
+  let frozen: Record<string, unknown>;
+  try {
+    frozen = copyJson(value, { freeze: true }) as Record<string, unknown>;
+  } catch (error) {
+    if (hasErrorCode(error, 'ERR_UNSAFE_KEY')) throw error;
+    throw new ArgumentError('value', 'must be JSON data', { cause: error });
+  }
+  // On the copy: it is acyclic, and its keys are the ones that will be used.
+  refuseUnsafeKeys(frozen, []);
+  const reading: SourceReading = {
+    value: frozen,
+    origins: {
+      explain: (pointer) => {
+        const keys = parsePointer(pointer);
+        return keys !== undefined && valueAt(frozen, keys).kind === 'found' ? { layer: 'defaults', origin: {}, shadowed: [] } : undefined;
+      },
+    },
+  };
+  const source: ConfigSource = {
+    name: 'defaults',
+    read: () => Promise.resolve(reading),
+  };
+  defaultSources.add(source);
+  return source;
+}
+
+/** @throws {UnsafeKeyError} for the first unsafe key found, depth first */
+function refuseUnsafeKeys(value: unknown, keys: string[]): void {
+  if (Array.isArray(value)) {
+    value.forEach((item: unknown, index) => {
+      keys.push(String(index));
+      refuseUnsafeKeys(item, keys);
+      keys.pop();
+    });
+  } else if (isPlainObject(value)) {
+    for (const key of Object.keys(value)) {
+      if (UNSAFE_KEYS.has(key)) throw new UnsafeKeyError('defaults()', key, toPointer(keys));
+      keys.push(key);
+      refuseUnsafeKeys(value[key], keys);
+      keys.pop();
+    }
+  }
+}
