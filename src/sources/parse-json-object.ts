@@ -24,9 +24,11 @@ const LF = 0x0a;
 const CR = 0x0d;
 const SPACE = 0x20;
 const QUOTE = 0x22;
+const STAR = 0x2a;
 const COMMA = 0x2c;
 const MINUS = 0x2d;
 const DOT = 0x2e;
+const SLASH = 0x2f;
 const ZERO = 0x30;
 const NINE = 0x39;
 const COLON = 0x3a;
@@ -336,8 +338,19 @@ class Parser {
 
   #error(message: string, index = this.#pos): ParseError {
     const { line, column } = this.#position(index);
-    return new ParseError(this.#source, message, line, column);
+    return new ParseError(this.#source, withCommentHint(this.#text, index, message), line, column);
   }
+}
+
+/**
+ * `message`, and when the text has a comment at `index`, why a comment fails: config files
+ * are often JSON with comments, and "expected ',' or '}'" alone does not say so.
+ */
+function withCommentHint(text: string, index: number, message: string): string {
+  if (text.charCodeAt(index) !== SLASH) return message;
+  const next = text.charCodeAt(index + 1);
+  if (next !== SLASH && next !== STAR) return message;
+  return `${message}, found a comment: JSON has no comments (a .json5 file may have them)`;
 }
 
 function isHighSurrogate(c: number): boolean {
