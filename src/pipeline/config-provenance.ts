@@ -41,12 +41,7 @@ export class ConfigProvenance {
     if (this.#depth < MAX_CHAIN) return new ConfigProvenance(undefined, 'update', this, new Set(pointers));
     // Fold the chain: one set of every path written since the last reading.
     const folded = new Set(pointers);
-    let node: ConfigProvenance = this;
-    for (let base = node.#base; base !== undefined; base = node.#base) {
-      for (const pointer of node.#updated) folded.add(pointer);
-      node = base;
-    }
-    return new ConfigProvenance(undefined, 'update', node, folded);
+    return new ConfigProvenance(undefined, 'update', this.#foldInto(folded), folded);
   }
 
   /**
@@ -54,13 +49,15 @@ export class ConfigProvenance {
    * filled in) is the `schema` layer's.
    */
   explain(pointer: string): Provenance {
-    for (let node: ConfigProvenance = this; ; ) {
-      if (node.#base === undefined) {
-        return node.#origins?.explain(pointer) ?? (node.#origins === undefined ? whole(node.#layer) : whole('schema'));
-      }
-      if (isAtOrUnder(pointer, node.#updated)) return whole('update');
-      node = node.#base;
-    }
+    if (this.#base === undefined) return this.#origins?.explain(pointer) ?? (this.#origins === undefined ? whole(this.#layer) : whole('schema'));
+    return isAtOrUnder(pointer, this.#updated) ? whole('update') : this.#base.explain(pointer);
+  }
+
+  /** Adds the paths of this overlay and of every one below it to `paths`; returns the reading at the bottom. */
+  #foldInto(paths: Set<string>): ConfigProvenance {
+    if (this.#base === undefined) return this;
+    for (const pointer of this.#updated) paths.add(pointer);
+    return this.#base.#foldInto(paths);
   }
 }
 

@@ -93,7 +93,7 @@ function resolveRef(root: JsonSchema, pointer: string): JsonSchema | undefined {
     if (!isPlainObject(node) && !Array.isArray(node)) return undefined;
     node = (node as Record<string, unknown>)[key];
   }
-  return typeof node === 'boolean' || isPlainObject(node) ? (node as JsonSchema) : undefined;
+  return typeof node === 'boolean' || isPlainObject(node) ? node : undefined;
 }
 
 /** The schemas that apply to member `key` under `schema`; none when it does not declare it. */

@@ -67,11 +67,12 @@ export class SourceBinding {
    */
   async read(signal?: AbortSignal): Promise<SourceReading> {
     const aborts = signal === undefined ? this.#closing.signal : AbortSignal.any([signal, this.#closing.signal]);
+    // The type says a SourceReading; a JavaScript source can resolve to anything.
     const reading: unknown = await this.#source.read({ signal: aborts });
     if (typeof reading !== 'object' || reading === null || !('value' in reading)) {
       throw new TypeError(`source ${this.name}: read() must resolve to { value }, got ${describeValue(reading)}`);
     }
-    return reading as SourceReading;
+    return reading;
   }
 
   /** The source's kind, for a reading without origins: `file` for `file:/etc/app.json`, else its name. */

@@ -486,7 +486,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
 
   #settle(transaction: OpenTransaction, result: ReloadResult<T, D>): void {
     this.#open.delete(transaction);
-    if (result.status === 'applied' || result.status === 'unchanged') this.#provenance = provenanceOf(transaction as Transaction<unknown, unknown, unknown>) ?? this.#provenance;
+    if (result.status === 'applied' || result.status === 'unchanged') this.#provenance = provenanceOf(transaction) ?? this.#provenance;
     this.#status.record(result);
     if (result.status === 'rejected') log.store('reload rejected: %s', result.error.message);
     if (result.status === 'applied') this.#subscribers.notify(result);

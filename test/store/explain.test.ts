@@ -96,7 +96,7 @@ describe('store.explain', () => {
   it('names reload() for a whole value, update for what a recipe wrote, and keeps the rest', async () => {
     const store = await ConfigStore.create({ schema, source: layered([defaults({ server: { port: 8080, host: 'h' } })]) });
     await store.reload((draft) => {
-      draft.server.port = 1;
+      if (draft.server !== undefined) draft.server.port = 1;
     });
     expect(store.explain('/server/port').layer).toBe('update');
     expect(store.explain('/server/host').layer).toBe('defaults');

@@ -57,7 +57,9 @@ export interface LayeredOptions {
  * ```
  */
 export function layered(layers: readonly ConfigSource[], options: LayeredOptions = {}): ConfigSource {
-  if (!Array.isArray(layers) || layers.length === 0) throw new ArgumentError('layers', `must be a non-empty array of sources, got ${describeValue(layers)}`);
+  // The types say an array of sources; a JavaScript caller can pass anything.
+  const given: unknown = layers;
+  if (!Array.isArray(given) || given.length === 0) throw new ArgumentError('layers', `must be a non-empty array of sources, got ${describeValue(given)}`);
   // The shape check of the store's own binding, for each layer, before anything runs.
   layers.forEach((layer, index) => {
     try {
@@ -66,7 +68,7 @@ export function layered(layers: readonly ConfigSource[], options: LayeredOptions
       throw new ArgumentError(`layers[${index}]`, `must be a ConfigSource, got ${describeValue(layer)}`, { cause: error });
     }
   });
-  const conflicts = options.conflicts ?? 'override';
+  const conflicts: unknown = options.conflicts ?? 'override';
   if (conflicts !== 'override' && conflicts !== 'reject') throw new ArgumentError('conflicts', `must be 'override' or 'reject', got ${describeValue(conflicts)}`);
   const debounceMs = options.debounceMs ?? DEFAULT_DEBOUNCE_MS;
   checkMilliseconds('debounceMs', debounceMs);
@@ -87,7 +89,7 @@ export function layered(layers: readonly ConfigSource[], options: LayeredOptions
       };
     },
     async close() {
-      const results = await Promise.allSettled(own.map((layer) => layer.close?.()));
+      const results = await Promise.allSettled(own.map((layer) => layer.close?.() ?? Promise.resolve()));
       const failures = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
       if (failures.length === 1) throw failures[0];
       if (failures.length > 1) throw new AggregateError(failures, `closing ${failures.length} layers failed`);

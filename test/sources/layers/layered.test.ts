@@ -138,7 +138,8 @@ describe('layered', () => {
 
   it('refuses a layer whose reading is not an object, naming it', async () => {
     const error = await rejection(layered([layer('a', {}), { name: 'bad', read: () => Promise.resolve({ value: [1] }) }]).read({ signal }));
-    expect(hasErrorCode(error, 'ERR_ARGUMENT') && (error as ArgumentError).argument).toBe('layers[1]');
+    expect(hasErrorCode(error, 'ERR_ARGUMENT')).toBe(true);
+    expect(error).toMatchObject({ argument: 'layers[1]' });
   });
 
   it('refuses bad arguments', () => {
