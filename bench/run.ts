@@ -1,5 +1,5 @@
-// `npm run bench`: every benchmark (issue 6's, and issue 13's scale question) in one
-// process run, printed as a table.
+// `npm run bench`: every benchmark (issue 6's, issue 13's scale question, issue 14's
+// formats) in one process run, printed as a table.
 // `npm run bench -- --json FILE` also writes the figures as JSON, to compare commits.
 // `--only 1,3` runs only those questions (for working on one).
 import { writeFile } from 'node:fs/promises';
@@ -7,6 +7,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { benchArtifacts } from './artifacts.js';
 import { benchBurst } from './burst.js';
 import type { Figure } from './figure.js';
+import { benchFormats } from './formats.js';
 import { benchMemory } from './memory.js';
 import { benchReadPath } from './read-path.js';
 import { benchReload } from './reload.js';
@@ -24,6 +25,7 @@ const questions: readonly { readonly question: number; readonly title: string; r
   { question: 6, title: 'scale', run: benchScale },
   // Its server runs in a child process, with a heap of its own.
   { question: 7, title: 'under load', run: benchUnderLoad },
+  { question: 8, title: 'formats', run: benchFormats },
 ];
 
 interface Args {
