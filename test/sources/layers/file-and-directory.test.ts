@@ -245,6 +245,37 @@ describe('a store on layered files', () => {
     }
   });
 
+  it('applies a Kubernetes ConfigMap swap of a directory holding several files once, never half', async () => {
+    const confd = join(dir, 'conf.d');
+    await mkdir(confd);
+    const version = async (port: number, host: string): Promise<void> => {
+      const stamp = join(confd, `..${port}`);
+      await mkdir(stamp);
+      await writeFile(join(stamp, '10-port.json'), JSON.stringify({ port }));
+      await writeFile(join(stamp, '20-host.json'), JSON.stringify({ host }));
+      await symlink(`..${port}`, join(confd, '..data_tmp'));
+      await rename(join(confd, '..data_tmp'), join(confd, '..data'));
+    };
+    await version(1, 'a');
+    await symlink('..data/10-port.json', join(confd, '10-port.json'));
+    await symlink('..data/20-host.json', join(confd, '20-host.json'));
+    const store = await ConfigStore.create({ schema, source: layered([directory(confd)]) });
+    const seen: unknown[] = [];
+    store.subscribe((event) => {
+      seen.push(event.snapshot.config);
+    });
+    try {
+      await settle(300);
+      await version(2, 'b');
+      const deadline = Date.now() + 10_000;
+      while (seen.length === 0 && Date.now() < deadline) await settle(50);
+      await settle();
+      expect(seen).toStrictEqual([{ port: 2, host: 'b' }]);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('a failed read of any layer is a rejected reload in status(), and the live config stays', async () => {
     const main = join(dir, 'daemon.json');
     await writeFile(main, '{"port":1}');
