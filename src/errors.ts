@@ -144,7 +144,7 @@ export interface ReloadFailure {
 }
 
 /** Codes a {@link ReloadError} can carry. */
-export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_PREPARE' | 'ERR_ABORTED' | 'ERR_COMMIT' | 'ERR_LOAD' | 'ERR_ROLLBACK' | 'ERR_CLOSED' | 'ERR_INTERNAL';
+export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_UNSAFE_KEY' | 'ERR_PREPARE' | 'ERR_ABORTED' | 'ERR_COMMIT' | 'ERR_LOAD' | 'ERR_ROLLBACK' | 'ERR_CLOSED' | 'ERR_INTERNAL';
 
 /**
  * A reload did not happen (or, with code `ERR_COMMIT`, happened but a commit hook failed).
@@ -188,7 +188,7 @@ export function isReloadError(value: unknown): value is ReloadError {
   return hasErrorCode(value, ...RELOAD_ERROR_CODES) && Array.isArray((value as { failures?: unknown }).failures);
 }
 
-const RELOAD_ERROR_CODES: readonly ReloadErrorCode[] = ['ERR_VALIDATION', 'ERR_PREPARE', 'ERR_ABORTED', 'ERR_COMMIT', 'ERR_LOAD', 'ERR_ROLLBACK', 'ERR_CLOSED', 'ERR_INTERNAL'];
+const RELOAD_ERROR_CODES: readonly ReloadErrorCode[] = ['ERR_VALIDATION', 'ERR_UNSAFE_KEY', 'ERR_PREPARE', 'ERR_ABORTED', 'ERR_COMMIT', 'ERR_LOAD', 'ERR_ROLLBACK', 'ERR_CLOSED', 'ERR_INTERNAL'];
 
 /** A transaction method was called in a state that does not allow it. Code `ERR_TXN_STATE`. */
 export class TransactionStateError extends TxConfigError {

@@ -18,6 +18,7 @@ import {
   InternalError,
   ValidationError,
   hasErrorCode,
+  isReloadError,
   isTxConfigError,
 } from '../src/index.js';
 
@@ -58,6 +59,14 @@ describe('errors', () => {
     const validation = new ValidationError([{ path: '/a', message: 'x' }, { path: '/b', message: 'y' }]);
     const error = new ReloadError('ERR_VALIDATION', [{ participant: null, phase: 'validate', error: validation }]);
     expect(error.issues.map((i) => i.path)).toEqual(['/a', '/b']);
+  });
+
+  it('rejects a reload with ERR_UNSAFE_KEY: a ReloadError (isReloadError) whose cause is the UnsafeKeyError', () => {
+    const unsafe = new UnsafeKeyError('reload()', 'constructor', '/a');
+    const error = new ReloadError('ERR_UNSAFE_KEY', [{ participant: null, phase: 'validate', error: unsafe }]);
+    expect(isReloadError(error)).toBe(true);
+    expect(error).toMatchObject({ code: 'ERR_UNSAFE_KEY', cause: unsafe, issues: [] });
+    expect(unsafe).toMatchObject({ code: 'ERR_UNSAFE_KEY', path: 'reload()', key: 'constructor', pointer: '/a', line: undefined, column: undefined });
   });
 
   it('names the argument at fault in an ArgumentError', () => {

@@ -1,12 +1,13 @@
 /**
  * Checked JSON: the registry of the nodes a snapshot is made of, and the copy that makes
- * them. A node is registered only when it is frozen and every member is checked JSON data
- * (recursively), so a registered node can never change: whatever is derived from it
- * (its canonical text, its validity) stays true for as long as it lives.
+ * them. A node is registered only when it is frozen, no key of it is one of the
+ * UNSAFE_KEYS, and every member is checked JSON data (recursively), so a registered node
+ * can never change: whatever is derived from it (its canonical text, its validity) stays
+ * true for as long as it lives.
  */
-import { ValidationError } from '../errors.js';
+import { UnsafeKeyError, ValidationError } from '../errors.js';
 import { toPointer } from './json-pointer.js';
-import { isPlainObject, setMember } from './plain-object.js';
+import { isPlainObject, isUnsafeKey, setMember } from './plain-object.js';
 
 // Every registered node: frozen, and made only of checked JSON data.
 const checked = new WeakSet<object>();
@@ -19,7 +20,8 @@ export function isCheckedJson(value: unknown): boolean {
 /**
  * Freezes a new object or array whose members are all checked JSON data (scalars or
  * checked nodes) and registers it as checked. For walks that build new nodes around
- * checked ones; the caller vouches for the members.
+ * checked ones; the caller vouches for the members, and for the keys (none of the
+ * UNSAFE_KEYS).
  */
 export function markChecked<T extends object>(node: T): T {
   checked.add(Object.freeze(node));
@@ -49,6 +51,17 @@ export function notJson(path: readonly (string | number)[], what: string): never
   throw new ValidationError([{ path: toPointer(path), message: `${what} is not JSON data`, keyword: 'json' }]);
 }
 
+/**
+ * Throws the UnsafeKeyError for an own key of an object of `input` that can pollute
+ * prototypes; `path` leads to the object holding it.
+ */
+export function unsafeKey(input: string, path: readonly (string | number)[], key: string): never {
+  throw new UnsafeKeyError(input, key, toPointer(path));
+}
+
+/** What a walk calls the value it was given, in an UnsafeKeyError, when the caller does not say. */
+export const WHOLE_VALUE = 'reload()';
+
 /** Options of {@link copyJson}. */
 export interface CopyJsonOptions {
   /** Freeze every copied node and register it as checked (a snapshot's). Default: a mutable copy (for validators). */
@@ -63,19 +76,28 @@ export interface CopyJsonOptions {
    * before returning.
    */
   readonly ancestors?: Set<object>;
+  /**
+   * What `value` is, as an UnsafeKeyError names it: `reload()` (a whole value, the
+   * default) or `recipe` (what a recipe made).
+   */
+  readonly input?: string;
 }
 
 /**
  * A deep copy of JSON data: mutable for validators that write defaults into what they
  * check, frozen and registered as checked for snapshots. Refuses anything JSON cannot
  * carry (functions, class instances, cycles, non-finite numbers) with a ValidationError
- * naming the path; drops `undefined` members. Reads each member of `value` once.
+ * naming the path, and an own key that can pollute prototypes (`__proto__`,
+ * `constructor`, `prototype`, whatever its value) with an UnsafeKeyError, before reading
+ * its member; drops `undefined` members. Reads each member of `value` once.
+ * @throws {ValidationError} `ERR_VALIDATION` when `value` is not JSON data, at its path
+ * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY` for an own key `__proto__`, `constructor` or `prototype`
  */
 export function copyJson(value: unknown, options: CopyJsonOptions = {}): unknown {
-  return copy(value, options.freeze === true, options.keepChecked === true, options.ancestors ?? new Set(), options.path ?? []);
+  return copy(value, options.freeze === true, options.keepChecked === true, options.ancestors ?? new Set(), options.path ?? [], options.input ?? WHOLE_VALUE);
 }
 
-function copy(value: unknown, freeze: boolean, keep: boolean, ancestors: Set<object>, path: (string | number)[]): unknown {
+function copy(value: unknown, freeze: boolean, keep: boolean, ancestors: Set<object>, path: (string | number)[], input: string): unknown {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -97,7 +119,7 @@ function copy(value: unknown, freeze: boolean, keep: boolean, ancestors: Set<obj
           if (isScalar(item)) items.push(item);
           else {
             path.push(index);
-            items.push(copy(item, freeze, keep, ancestors, path));
+            items.push(copy(item, freeze, keep, ancestors, path, input));
             path.pop();
           }
         }
@@ -105,12 +127,15 @@ function copy(value: unknown, freeze: boolean, keep: boolean, ancestors: Set<obj
       } else if (isPlainObject(value)) {
         out = {};
         for (const key of Object.keys(value)) {
+          // Before the member is read: a refused key runs no getter. Checked nodes are
+          // taken above without this: none holds such a key.
+          if (isUnsafeKey(key)) unsafeKey(input, path, key);
           const item = value[key];
           if (item === undefined) continue;
           if (isScalar(item)) setMember(out, key, item);
           else {
             path.push(key);
-            setMember(out, key, copy(item, freeze, keep, ancestors, path));
+            setMember(out, key, copy(item, freeze, keep, ancestors, path, input));
             path.pop();
           }
         }

@@ -1,7 +1,7 @@
 import type { Patch } from 'immer';
-import { copyJson, isCheckedJson, isScalar, markChecked, notJson } from './checked-json.js';
+import { WHOLE_VALUE, copyJson, isCheckedJson, isScalar, markChecked, notJson, unsafeKey } from './checked-json.js';
 import type { Slicer } from '../internal/slices.js';
-import { isPlainObject, setMember } from './plain-object.js';
+import { isPlainObject, isUnsafeKey, setMember } from './plain-object.js';
 
 /** Options of {@link shareJson}. */
 export interface ShareJsonOptions {
@@ -22,6 +22,8 @@ export interface ShareJsonOptions {
    * error path. Default: the root.
    */
   readonly at?: readonly (string | number)[];
+  /** What `value` is, as an UnsafeKeyError names it: `reload()` (the default) or `recipe`. */
+  readonly input?: string;
 }
 
 /**
@@ -40,8 +42,10 @@ export interface ShareJsonOptions {
  * are. Returns `live` itself when `value` equals it.
  *
  * Refuses what copyJson refuses, with the same error: the walk reads `value` once, in
- * the order copyJson reads it, and skips only subtrees that are checked data.
+ * the order copyJson reads it, and skips only subtrees that are checked data (which hold
+ * no unsafe key either).
  * @throws {ValidationError} `ERR_VALIDATION` when `value` is not JSON data, at its path
+ * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY` for an own key `__proto__`, `constructor` or `prototype`
  */
 export function shareJson(value: unknown, live: unknown, options: ShareJsonOptions = {}): unknown {
   const walk = startWalk(value, live, options);
@@ -73,7 +77,7 @@ export const PAUSE_EVERY = 2048;
 
 /** The walk as a generator: it yields (nothing) every {@link PAUSE_EVERY} members and returns the result. */
 function* startWalk(value: unknown, live: unknown, options: ShareJsonOptions): Generator<void, unknown> {
-  const sharing = new Sharing(options.freeze === true, options.patches, options.at ?? []);
+  const sharing = new Sharing(options.freeze === true, options.patches, options.at ?? [], options.input ?? WHOLE_VALUE);
   const was = typeof live === 'object' && live !== null && !isCheckedJson(live) ? undefined : live;
   if (value === was && was !== undefined) return was;
   return isScalar(value) ? sharing.scalar(value, was) : yield* sharing.member(value, was);
@@ -90,15 +94,15 @@ class Sharing {
   #patches: Patch[] | undefined;
   // The options of every copy of a subtree where `live` has nothing to share: one object
   // for the whole walk, carrying its path and ancestors.
-  readonly #copy: { freeze: boolean; keepChecked: true; path: (string | number)[]; ancestors: Set<object> };
+  readonly #copy: { freeze: boolean; keepChecked: true; path: (string | number)[]; ancestors: Set<object>; input: string };
   // Members visited since the last pause.
   #visited = 0;
 
-  constructor(freeze: boolean, patches: Patch[] | undefined, at: readonly (string | number)[]) {
+  constructor(freeze: boolean, patches: Patch[] | undefined, at: readonly (string | number)[], input: string) {
     this.#path.push(...at);
     this.#freeze = freeze;
     this.#patches = patches;
-    this.#copy = { freeze, keepChecked: true, path: this.#path, ancestors: this.#ancestors };
+    this.#copy = { freeze, keepChecked: true, path: this.#path, ancestors: this.#ancestors, input };
   }
 
   /** A scalar of `value` where `was` (a live member, or `undefined` for none) differs from it. */
@@ -187,6 +191,8 @@ class Sharing {
         yield;
       }
       const key = keys[index] as string;
+      // As copyJson checks it: before the member is read.
+      if (isUnsafeKey(key)) unsafeKey(this.#copy.input, path, key);
       const item = value[key];
       if (item === undefined) continue;
       const inPlace = liveKeys[place] === key;

@@ -17,9 +17,9 @@
  * For a whole value (a file), anywhere: one walk over it against the live config.
  */
 import type { Patch } from 'immer';
-import { ValidationError } from '../errors.js';
-import { markChecked, sealJson } from '../json/checked-json.js';
-import { isPlainObject, setMember } from '../json/plain-object.js';
+import { UnsafeKeyError, ValidationError } from '../errors.js';
+import { WHOLE_VALUE, markChecked, sealJson, unsafeKey } from '../json/checked-json.js';
+import { isPlainObject, isUnsafeKey, setMember } from '../json/plain-object.js';
 import type { Slicer } from '../internal/slices.js';
 import { shareJson, shareJsonInSlices } from '../json/share-json.js';
 import type { ChangeValidation } from '../schema/validator.js';
@@ -40,9 +40,12 @@ interface Above {
  * The validated, frozen config of the next snapshot and its patches; or, when the change
  * check cannot tell, what the caller must validate and reconcile whole instead.
  * `live` is the live config (checked JSON data); `pause` slices the walk over a whole
- * value. A candidate that is not JSON data goes to the whole path too, which names it.
+ * value; `input` names the candidate in an UnsafeKeyError. A candidate that is not JSON
+ * data, or that holds an own key that can pollute prototypes where it differs from the
+ * live config (the only places it can: the live config holds none), goes to the whole
+ * path too, which names it: both paths refuse the same candidates with the same error.
  */
-export async function reconcileChanges(live: unknown, staged: StagedInput, changes: ChangeValidation, pause: Slicer): Promise<ChangeOutcome> {
+export async function reconcileChanges(live: unknown, staged: StagedInput, changes: ChangeValidation, pause: Slicer, input = WHOLE_VALUE): Promise<ChangeOutcome> {
   const { candidate } = staged;
   if (candidate === live) return { reconciled: { value: live, patches: [] } };
   const patches: Patch[] = [];
@@ -57,19 +60,19 @@ export async function reconcileChanges(live: unknown, staged: StagedInput, chang
     if (found === undefined) {
       // A whole value (a parsed file, or a recipe's result immer did not copy from the
       // live config) may be large: walked in slices.
-      root = await shareJsonInSlices(candidate, live, { patches }, pause);
+      root = await shareJsonInSlices(candidate, live, { patches, input }, pause);
       if (root === live) return { reconciled: { value: live, patches } };
       built.push(root);
     } else {
       for (const unit of found.units) {
-        const data = shareUnit(candidate, live, unit, { patches }, placed);
+        const data = shareUnit(candidate, live, unit, { patches, input }, placed);
         if (data !== undefined) built.push(data);
       }
     }
   } catch (error) {
-    // A value that is not JSON data: the whole path names it, where its walk meets it
-    // first (this stage meets the changed subtrees in another order).
-    if (!(error instanceof ValidationError)) throw error;
+    // A value that is not JSON data, or an unsafe key: the whole path names it, where its
+    // walk meets it first (this stage meets the changed subtrees in another order).
+    if (!(error instanceof ValidationError || error instanceof UnsafeKeyError)) throw error;
     undo(placed);
     return { whole: candidate };
   }
@@ -84,9 +87,9 @@ export async function reconcileChanges(live: unknown, staged: StagedInput, chang
     // has defaults). Each is compared with the live config again, for its frozen nodes
     // and its patches (the defaults are changes too).
     const again = outermost(validated);
-    if (again.some((path) => path.length === 0)) return { reconciled: reconcile(live, root) };
+    if (again.some((path) => path.length === 0)) return { reconciled: reconcile(live, root, true, input) };
     result = patches.filter((patch) => !again.some((path) => startsWith(patch.path, path)));
-    for (const path of again) shareUnit(root, live, path, { patches: result, freeze: true });
+    for (const path of again) shareUnit(root, live, path, { patches: result, freeze: true, input });
   }
   for (const data of built) sealJson(data);
   // immer's copies above the changed subtrees, deepest first: every other member of
@@ -132,13 +135,23 @@ function undo(placed: readonly Placement[]): void {
  * config's and puts the result in its place (an object immer copied, or one this stage
  * built), recording the patches (a member gone or `undefined` is a `remove`, and is
  * deleted) and, with `placed`, what it replaced. The shared value, `undefined` for none.
+ * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY` when the candidate holds the member under an unsafe key, or one below it does
  */
-function shareUnit(candidate: unknown, live: unknown, unit: Path, options: { readonly patches: Patch[]; readonly freeze?: boolean }, placed?: Placement[]): unknown {
+function shareUnit(
+  candidate: unknown,
+  live: unknown,
+  unit: Path,
+  options: { readonly patches: Patch[]; readonly freeze?: boolean; readonly input: string },
+  placed?: Placement[],
+): unknown {
   const parent = nodeAt(candidate, unit, unit.length - 1) as Record<string, unknown>;
   const liveParent = nodeAt(live, unit, unit.length - 1) as Record<string, unknown>;
   const key = unit[unit.length - 1] as string;
   const was = Object.hasOwn(liveParent, key) ? liveParent[key] : undefined;
   const had = Object.hasOwn(parent, key);
+  // The key of a changed member is the one key of it that the walk below does not visit;
+  // every key above it is one the live config holds too. A key only deleted is no data.
+  if (had && isUnsafeKey(key)) unsafeKey(options.input, unit.slice(0, -1), key);
   const value = had ? parent[key] : undefined;
   if (value === undefined) {
     if (was !== undefined) options.patches.push({ op: 'remove', path: [...unit] });
@@ -235,8 +248,10 @@ function changedSubtrees(written: readonly Path[], candidate: unknown, live: unk
     for (const key of keys) {
       const value = copy[key];
       // The same value: JSON data, so an own member of the live node (Object.prototype
-      // holds no JSON data); most members of a copy are these.
-      if (value === liveNode[key] && value !== undefined) {
+      // holds no JSON data); most members of a copy are these. Not under an unsafe key:
+      // the live node holds none, so the same value there is Object.prototype's own (its
+      // `constructor`, itself as `__proto__`), and the member a change to refuse.
+      if (value === liveNode[key] && value !== undefined && !isUnsafeKey(key)) {
         shared++;
         continue;
       }

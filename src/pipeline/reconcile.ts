@@ -1,6 +1,7 @@
 import type { Patch } from 'immer';
 import { deriveDigest } from '../json/canonical-json.js';
 import { isPlainObject } from '../json/plain-object.js';
+import { WHOLE_VALUE } from '../json/checked-json.js';
 import { shareJson } from '../json/share-json.js';
 
 /** The result of {@link reconcile}. */
@@ -24,12 +25,15 @@ export interface Reconciled {
  * nor kept. Nodes of a snapshot (checked JSON) are taken as they are. `undefined` members
  * are left out. `previous` must be a value this function returned earlier; with
  * `hasPrevious` false (a cold start) it is ignored and the patches are one `replace` of
- * the root.
+ * the root. `input` names `next` in an UnsafeKeyError: this walk checks the keys of the
+ * validated value too, so a key a validator added (a default, a Standard Schema's
+ * output) cannot reach a snapshot either.
  * @throws {ValidationError} `ERR_VALIDATION` when `next` is not JSON data (functions, class instances, cycles, non-finite numbers), at its path
+ * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY` for an own key `__proto__`, `constructor` or `prototype` in `next`
  */
-export function reconcile(previous: unknown, next: unknown, hasPrevious = true): Reconciled {
+export function reconcile(previous: unknown, next: unknown, hasPrevious = true, input = WHOLE_VALUE): Reconciled {
   const patches: Patch[] = [];
-  const value = shareJson(next, hasPrevious ? previous : undefined, { freeze: true, patches });
+  const value = shareJson(next, hasPrevious ? previous : undefined, { freeze: true, patches, input });
   if (hasPrevious) deriveDigests(value, previous, patches);
   return { value, patches };
 }

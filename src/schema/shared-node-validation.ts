@@ -68,9 +68,10 @@ export function schemaWritesDefaults(schema: JsonSchema): boolean {
  * invalid, or a default was refused by a shared node): the caller then validates a full
  * copy, which decides, with its errors. Only for a schema {@link canShareNodes} allows.
  * @throws {ValidationError} `ERR_VALIDATION` when `candidate` is not JSON data (as copyJson would)
+ * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY` for an own key `__proto__`, `constructor` or `prototype` (as copyJson would), named by `input`
  */
-export function validateSharingNodes(check: ValidateFunction, candidate: unknown, live: unknown): unknown {
-  const data = shareJson(candidate, live);
+export function validateSharingNodes(check: ValidateFunction, candidate: unknown, live: unknown, input?: string): unknown {
+  const data = shareJson(candidate, live, input === undefined ? {} : { input });
   try {
     return check(data) ? data : undefined;
   } catch (error) {

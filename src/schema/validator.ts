@@ -1,6 +1,6 @@
 import { Ajv, type AsyncValidateFunction, type ErrorObject, type ValidateFunction } from 'ajv';
 import { ArgumentError, ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
-import { copyJson } from '../json/checked-json.js';
+import { WHOLE_VALUE, copyJson } from '../json/checked-json.js';
 import { compileChangeCheck, type ChangeCheck } from './change-validation.js';
 import { toPointer } from '../json/json-pointer.js';
 import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
@@ -10,9 +10,13 @@ import { canShareNodes, schemaWritesDefaults, validateSharingNodes } from './sha
  * A compiled validator: takes a candidate (never mutated), returns the validated value
  * (with defaults applied), or throws a ValidationError carrying every issue. `live`, the
  * live config (checked JSON data) when there is one, only saves work: the result does not
- * depend on it.
+ * depend on it. Every validator reads the candidate itself (not what a schema makes of
+ * it) through copyJson's checks first, so an own key `__proto__`, `constructor` or
+ * `prototype` anywhere in it is refused with an UnsafeKeyError that `input` names
+ * (`reload()`, the default, or `recipe`), whatever the schema says of that member: a
+ * schema that allows any member, or one that would strip it, never sees it.
  */
-export type Validate = ((candidate: unknown, live?: unknown) => unknown) & {
+export type Validate = ((candidate: unknown, live?: unknown, input?: string) => unknown) & {
   /** Validation that costs what changed, when the schema allows it (see change-validation.ts). */
   readonly changes?: ChangeValidation;
 };
@@ -52,7 +56,7 @@ export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
  * @throws {ArgumentError} `ERR_ARGUMENT` when `schema` is neither a JSON Schema (an object or a boolean) nor a Standard Schema, or `options.ajv` is not an ajv instance
  * @throws {ConfigurationError} `ERR_SCHEMA` when ajv cannot compile the JSON Schema
  */
-export function compileValidator(schema: ConfigSchema, options: ValidatorOptions = {}): Validate | ((candidate: unknown, live?: unknown) => Promise<unknown>) {
+export function compileValidator(schema: ConfigSchema, options: ValidatorOptions = {}): Validate | ((candidate: unknown, live?: unknown, input?: string) => Promise<unknown>) {
   const { ajv } = options;
   if (ajv !== undefined && typeof (ajv as Partial<Ajv> | null)?.compile !== 'function') throw new ArgumentError('ajv', 'is not an ajv instance');
   if (isStandardSchema(schema)) return standardValidator(schema);
@@ -64,7 +68,7 @@ export function compileValidator(schema: ConfigSchema, options: ValidatorOptions
   return jsonSchemaValidator(schema, ajv);
 }
 
-function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate | ((candidate: unknown) => Promise<unknown>) {
+function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate | ((candidate: unknown, live?: unknown, input?: string) => Promise<unknown>) {
   const engine = ajv ?? new Ajv({ allErrors: true, useDefaults: true, strict: true });
   // Our own instance knows the schema by a key (its `$id` if it has one), so that the
   // change check can ask it for the validator of any subschema by JSON Pointer.
@@ -78,14 +82,14 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
   }
   if (isAsync(check)) return asyncValidator(check);
   const sharesNodes = canShareNodes(schema, ajv === undefined);
-  const validate: Validate = (candidate, live) => {
+  const validate: Validate = (candidate, live, input = WHOLE_VALUE) => {
     if (sharesNodes) {
-      const validated = validateSharingNodes(check, candidate, live);
+      const validated = validateSharingNodes(check, candidate, live, input);
       if (validated !== undefined) return validated;
     }
     // A full copy, the candidate read once: the value checked is the value kept, so a
     // getter cannot show ajv one value and the snapshot another.
-    const data = copyJson(candidate);
+    const data = copyJson(candidate, { input });
     if (check(data)) return data;
     throw new ValidationError((check.errors ?? []).map(ajvIssue));
   };
@@ -106,9 +110,9 @@ function isAsync(check: ValidateFunction): check is AsyncValidateFunction {
  * keyword that could not decide) is passed on as it is. Always a full copy: the shortcut
  * is for synchronous schemas.
  */
-function asyncValidator(check: AsyncValidateFunction): (candidate: unknown) => Promise<unknown> {
-  return async (candidate) => {
-    const data = copyJson(candidate);
+function asyncValidator(check: AsyncValidateFunction): (candidate: unknown, live?: unknown, input?: string) => Promise<unknown> {
+  return async (candidate, _live, input = WHOLE_VALUE) => {
+    const data = copyJson(candidate, { input });
     try {
       await check(data);
     } catch (error) {
@@ -138,10 +142,13 @@ function ajvIssue(error: Partial<ErrorObject>): ValidationIssue {
   return keyword === undefined ? { path, message } : { path, message, keyword };
 }
 
-function standardValidator(schema: StandardSchemaV1): (candidate: unknown) => Promise<unknown> {
-  return async (candidate) => {
-    // Validated on our own copy, read once: the value kept is the value checked.
-    const result = await schema['~standard'].validate(copyJson(candidate));
+function standardValidator(schema: StandardSchemaV1): (candidate: unknown, live?: unknown, input?: string) => Promise<unknown> {
+  return async (candidate, _live, input = WHOLE_VALUE) => {
+    // Validated on our own copy, read once: the value kept is the value checked. The copy
+    // refuses unsafe keys before the schema runs: one that strips unknown members (zod's
+    // default) would otherwise hide them. What the schema gives back is walked again, with
+    // the same checks, when it is reconciled (reconcile.ts).
+    const result = await schema['~standard'].validate(copyJson(candidate, { input }));
     if (result.issues === undefined) return result.value;
     throw new ValidationError(result.issues.map(standardIssue));
   };

@@ -127,8 +127,9 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
    * prepare in registration order. Nothing is visible until commit. On failure every
    * participant already prepared is rolled back in reverse order, the slot is released
    * and the live snapshot stays the very same object.
-   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE` or `ERR_ABORTED` (`ERR_ROLLBACK`
-   *   when aborted and a rollback hook failed), naming every failure
+   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_UNSAFE_KEY` (the candidate holds an own
+   *   key `__proto__`, `constructor` or `prototype`), `ERR_PREPARE` or `ERR_ABORTED`
+   *   (`ERR_ROLLBACK` when aborted and a rollback hook failed), naming every failure
    * @throws {TransactionStateError} `ERR_TXN_STATE` unless the transaction is open
    */
   async prepare(): Promise<PreparedTransaction<T, D>> {
@@ -176,8 +177,8 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     // Room for the stages of the second wave (resolve secret references) here, before validation.
     // What changed first (validated and reconciled at its own cost), else the whole candidate.
     const { changes } = host;
-    const changed = base === null || changes === undefined ? { whole: staged.candidate } : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes, pause));
-    const { value: config, patches } = 'reconciled' in changed ? changed.reconciled : await this.#validateWhole(changed.whole, pause);
+    const changed = base === null || changes === undefined ? { whole: staged.candidate } : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes, pause, inputName(this.#changes)));
+    const { value: config, patches } = 'reconciled' in changed ? changed.reconciled : await this.#validateWhole(changed.whole, inputName(this.#changes), pause);
     await pause();
     const digest = await runStage('validate', signal, () => digestOf(config));
     await pause();
@@ -214,13 +215,17 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     return new PreparedTransaction(this.#lifecycle, host, { candidate: candidateSnapshot, patches: frozenPatches, participants: run, isUnchanged: false });
   }
 
-  /** Validates the whole candidate, then reconciles it with the live config. */
-  async #validateWhole(candidate: unknown, pause: Slicer): Promise<Reconciled> {
+  /**
+   * Validates the whole candidate, then reconciles it with the live config. Both walk
+   * every key they copy: the candidate's, and then the validated value's (what a
+   * validator added), each refused there when it can pollute prototypes.
+   */
+  async #validateWhole(candidate: unknown, input: string, pause: Slicer): Promise<Reconciled> {
     const live = this.#base?.config;
     await pause();
-    const validated = await runStage('validate', this.#signal, () => this.#host.validate(candidate, live));
+    const validated = await runStage('validate', this.#signal, () => this.#host.validate(candidate, live, input));
     await pause();
-    return runStage('validate', this.#signal, () => reconcile(live, validated, this.#base !== null));
+    return runStage('validate', this.#signal, () => reconcile(live, validated, this.#base !== null, input));
   }
 
   /** Rolls back what was prepared, ends the transaction, and returns the error to throw. */
@@ -233,7 +238,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     const failures = [failure, ...rollbackFailures];
     let code: ReloadErrorCode = 'ERR_PREPARE';
     if (aborted) code = rollbackFailures.length > 0 ? 'ERR_ROLLBACK' : 'ERR_ABORTED';
-    else if (failure.phase === 'validate' && hasErrorCode(failure.error, 'ERR_VALIDATION')) code = 'ERR_VALIDATION';
+    else if (failure.phase === 'validate' && hasErrorCode(failure.error, 'ERR_VALIDATION', 'ERR_UNSAFE_KEY')) code = failure.error.code;
     const rejected = new ReloadError(
       code,
       failures,
@@ -275,6 +280,15 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   #expect(state: TransactionState, action: string): void {
     if (this.#state !== state) throw new TransactionStateError(this.#state, action);
   }
+}
+
+/**
+ * What made the candidate, as an UnsafeKeyError names it: `recipe` when a recipe ran after
+ * the last whole value (the recipe's result is the candidate), else `reload()` (a whole
+ * value: `reload(value)`, `set`, `create({ initial })`).
+ */
+function inputName<T>(changes: readonly StagedChange<T>[]): string {
+  return changes.at(-1)?.kind === 'update' ? 'recipe' : 'reload()';
 }
 
 /** An `ERR_ABORTED` error for a transaction ended by its caller. */

@@ -5,31 +5,64 @@
 import fc from 'fast-check';
 import { setMember } from '../../src/json/plain-object.js';
 
-/** Keys of generated objects: few, so that values and live configs often meet. */
-export const KEYS = ['a', 'b', 'c', '__proto__', 'constructor'] as const;
+/**
+ * Keys of generated objects: few, so that values and live configs often meet. Two are
+ * names Object.prototype has (a member must stay an own key, never reach the prototype's);
+ * none can pollute prototypes: those are never data (UNSAFE).
+ */
+export const KEYS = ['a', 'b', 'c', 'toString', 'hasOwnProperty'] as const;
+
+/** The keys every input refuses with ERR_UNSAFE_KEY, for the edits that bring one in. */
+export const UNSAFE = ['__proto__', 'constructor', 'prototype'] as const;
+
+/** JSON data over small alphabets, with keys from `keys`. */
+function treeOf(keys: readonly string[]): fc.Arbitrary<unknown> {
+  return fc.letrec((tie) => ({
+    tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tie('leaf'), tie('object'), tie('array')),
+    leaf: fc.constantFrom(0, 1, 'x', 'y', true, null),
+    // fast-check defines a `__proto__` key as an own member, never as the prototype.
+    object: fc.dictionary(fc.constantFrom(...keys), tie('tree'), { maxKeys: 4 }),
+    array: fc.array(tie('tree'), { maxLength: 3 }),
+  })).tree;
+}
 
 /** JSON data over small alphabets (keys from KEYS). */
-export const tree: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
-  tree: fc.oneof({ depthSize: 'small', withCrossShrink: true }, tie('leaf'), tie('object'), tie('array')),
-  leaf: fc.constantFrom(0, 1, 'x', 'y', true, null),
-  object: fc.dictionary(fc.constantFrom(...KEYS), tie('tree'), { maxKeys: 4 }),
-  array: fc.array(tie('tree'), { maxLength: 3 }),
-})).tree;
+export const tree: fc.Arbitrary<unknown> = treeOf(KEYS);
 
-/** One change to a config: at the node reached by `at`, set, delete or move in (from `from` in the live config) the member picked by `key`. */
+/** Like {@link tree}, but objects may hold UNSAFE keys (as own members) too: a candidate every input refuses. */
+export const hostileTree: fc.Arbitrary<unknown> = treeOf([...KEYS, ...UNSAFE]);
+
+/**
+ * One change to a config: at the node reached by `at`, set, delete or move in (from `from`
+ * in the live config) the member picked by `key`, or named `name` when given (an UNSAFE key).
+ */
 export interface Edit {
   readonly at: readonly number[];
   readonly op: 'set' | 'delete' | 'move';
   readonly key: number;
+  readonly name?: string | undefined;
   readonly payload: unknown;
   readonly from: readonly number[];
 }
 
-/** Edits whose `set` payloads come from `payload`. */
-export function edits(payload: fc.Arbitrary<unknown>): fc.Arbitrary<Edit[]> {
+/** Edits whose `set` payloads come from `payload`; with `unsafe`, an edit may name an UNSAFE key. */
+export function edits(payload: fc.Arbitrary<unknown>, options: { readonly unsafe?: boolean } = {}): fc.Arbitrary<Edit[]> {
   const path = fc.array(fc.nat(7), { maxLength: 4 });
-  const edit = fc.record({ at: path, op: fc.constantFrom('set' as const, 'delete' as const, 'move' as const), key: fc.nat(7), payload, from: path });
+  const name = options.unsafe === true ? fc.option(fc.constantFrom(...UNSAFE), { nil: undefined, freq: 2 }) : fc.constant(undefined);
+  const edit = fc.record({ at: path, op: fc.constantFrom('set' as const, 'delete' as const, 'move' as const), key: fc.nat(7), name, payload, from: path });
   return fc.array(edit, { maxLength: 3 });
+}
+
+/** The key an edit sets or deletes in an object. */
+export function keyOf(edit: Edit): string {
+  return edit.name ?? (KEYS[edit.key % KEYS.length] as string);
+}
+
+/** True when an object in `value` holds an UNSAFE key as an own enumerable member (a candidate every input refuses). */
+export function holdsUnsafeKey(value: unknown): boolean {
+  if (value === null || typeof value !== 'object') return false;
+  if (!Array.isArray(value) && Object.keys(value).some((key) => (UNSAFE as readonly string[]).includes(key))) return true;
+  return Object.values(value).some(holdsUnsafeKey);
 }
 
 /** How a candidate was made from the live config. */
@@ -74,7 +107,7 @@ function editAt(node: unknown, edit: Edit, depth: number, payload: unknown): unk
     else copy[index] = payload;
     return copy;
   }
-  const key = KEYS[edit.key % KEYS.length] as string;
+  const key = keyOf(edit);
   if (edit.op === 'delete') Reflect.deleteProperty(copy, key);
   else setMember(copy, key, payload);
   return copy;
@@ -102,4 +135,24 @@ export function pick(value: unknown, path: readonly number[]): unknown {
     node = members[step % members.length];
   }
   return node;
+}
+
+/** A candidate holding an UNSAFE key as an own member, and the JSON Pointer of the object that holds it. */
+export interface UnsafeCandidate {
+  /** Where the key is, for test names. */
+  readonly where: string;
+  /** A fresh parse each call: `JSON.parse` makes `__proto__` an own member. */
+  readonly value: () => Record<string, unknown>;
+  readonly pointer: string;
+}
+
+/** `key` at the root, nested in objects, in an object inside arrays. */
+export function unsafeCandidates(key: string): UnsafeCandidate[] {
+  const name = JSON.stringify(key);
+  const cases = [
+    { where: 'at the root', text: `{"a": 1, ${name}: {"polluted": true}}`, pointer: '' },
+    { where: 'nested in objects', text: `{"a": {"b": {"c": 1, ${name}: {"polluted": true}}}}`, pointer: '/a/b' },
+    { where: 'inside arrays', text: `{"list": [1, [{"x": 1}, {${name}: null}]]}`, pointer: '/list/1/1' },
+  ];
+  return cases.map(({ where, text, pointer }) => ({ where, value: () => JSON.parse(text) as Record<string, unknown>, pointer }));
 }

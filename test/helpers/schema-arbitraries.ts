@@ -69,7 +69,11 @@ export const rootSchema = objectSchema.map((schema): Schema => {
   return JSON.stringify(root).includes('"$ref"') ? { ...root, $defs: DEFS } : root;
 });
 
-/** Values mostly valid for `schema`, with members left out (where defaults go) and now and then junk. */
+/**
+ * Values mostly valid for `schema`, with members left out (where defaults go) and now and
+ * then junk; never with a key that can pollute prototypes (every input refuses those
+ * before validation: json-edits' `hostileTree` makes them).
+ */
 export function valueFor(schema: unknown, depth = 0): fc.Arbitrary<unknown> {
   if (depth > 4 || schema === null || typeof schema !== 'object') return tree;
   const s = schema as Schema;
@@ -82,7 +86,9 @@ function validValueFor(s: Schema, depth: number): fc.Arbitrary<unknown> {
   if (Array.isArray(s.anyOf)) return fc.oneof(...(s.anyOf as unknown[]).map((branch) => valueFor(branch, depth + 1)));
   if (Array.isArray(s.allOf)) {
     return fc.tuple(...(s.allOf as unknown[]).map((branch) => valueFor(branch, depth + 1))).map((parts) => {
-      // Member by member: a junk part may have a `__proto__` key, which Object.assign would take for the prototype.
+      // Member by member, as the store copies: a junk part may have a key Object.prototype
+      // has (`toString`); never one that can pollute prototypes (json-edits' KEYS hold none:
+      // such a value is refused, not validated).
       const merged: Record<string, unknown> = {};
       for (const part of parts) if (isRecord(part)) for (const key of Object.keys(part)) setMember(merged, key, part[key]);
       return merged;

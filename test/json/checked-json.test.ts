@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { UnsafeKeyError, ValidationError } from '../../src/errors.js';
 import { copyJson, isCheckedJson, isScalar, markChecked } from '../../src/json/checked-json.js';
+import { UNSAFE, unsafeCandidates } from '../helpers/json-edits.js';
 import { thrownBy } from '../helpers/rejection.js';
 
 describe('the registry of checked JSON', () => {
@@ -97,5 +98,51 @@ describe('copyJson of objects that are not plain', () => {
     expect((thrownBy(() => copyJson({ a: new Named() })) as ValidationError).message).toContain('Named');
     expect((thrownBy(() => copyJson({ a: new Map() })) as ValidationError).message).toContain('Map');
     expect(thrownBy(() => copyJson({ a: sneaky }))).toBeInstanceOf(ValidationError);
+  });
+});
+
+describe('copyJson of keys that can pollute prototypes', () => {
+  const prototypeNames = Object.getOwnPropertyNames(Object.prototype).sort();
+  afterEach(() => {
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(Object.getOwnPropertyNames(Object.prototype).sort()).toEqual(prototypeNames);
+  });
+
+  for (const key of UNSAFE) {
+    for (const { where, value, pointer } of unsafeCandidates(key)) {
+      it(`refuses ${key} ${where} with an UnsafeKeyError naming the input and the object holding it, frozen or not`, () => {
+        for (const freeze of [false, true]) {
+          const error = thrownBy(() => copyJson(value(), { freeze }));
+          expect(error).toBeInstanceOf(UnsafeKeyError);
+          expect(error).toMatchObject({ code: 'ERR_UNSAFE_KEY', path: 'reload()', key, pointer, line: undefined, column: undefined });
+        }
+        expect(thrownBy(() => copyJson(value(), { input: 'recipe' }))).toMatchObject({ path: 'recipe', key, pointer });
+      });
+    }
+  }
+
+  it('refuses an own unsafe key whatever its value, undefined included, without reading it', () => {
+    let read = false;
+    const getter = Object.defineProperty({ a: 1 }, 'prototype', {
+      enumerable: true,
+      get: () => {
+        read = true;
+        return 1;
+      },
+    });
+    expect(thrownBy(() => copyJson({ x: getter }))).toMatchObject({ code: 'ERR_UNSAFE_KEY', key: 'prototype', pointer: '/x' });
+    expect(read).toBe(false);
+    expect(thrownBy(() => copyJson({ constructor: undefined }))).toMatchObject({ code: 'ERR_UNSAFE_KEY', key: 'constructor', pointer: '' });
+  });
+
+  it('meets keys and values in one order: the first of an unsafe key and a value that is not JSON data decides', () => {
+    expect(thrownBy(() => copyJson({ a: Number.NaN, constructor: 1 }))).toBeInstanceOf(ValidationError);
+    expect(thrownBy(() => copyJson({ constructor: 1, a: Number.NaN }))).toBeInstanceOf(UnsafeKeyError);
+  });
+
+  it('takes inherited and non-enumerable keys as what they are: not data', () => {
+    const hidden = Object.defineProperty({ a: 1 }, 'constructor', { value: { polluted: true }, enumerable: false });
+    const bare = Object.assign(Object.create(null) as Record<string, unknown>, { b: 2 });
+    expect(copyJson({ hidden, bare, plain: { c: 3 } }, { freeze: true })).toEqual({ hidden: { a: 1 }, bare: { b: 2 }, plain: { c: 3 } });
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isPlainObject, setMember } from '../../src/json/plain-object.js';
+import { UNSAFE_KEYS, isPlainObject, isUnsafeKey, setMember } from '../../src/json/plain-object.js';
+import { UNSAFE } from '../helpers/json-edits.js';
 
 describe('isPlainObject', () => {
   it('takes objects from {}, JSON.parse and Object.create(null), and nothing else', () => {
@@ -21,3 +22,14 @@ describe('setMember', () => {
   });
 });
 
+
+describe('isUnsafeKey', () => {
+  it('is true for every member of UNSAFE_KEYS, the tests\' list of them, and nothing else', () => {
+    expect([...UNSAFE_KEYS].sort()).toEqual([...UNSAFE].sort());
+    for (const key of UNSAFE_KEYS) expect(isUnsafeKey(key)).toBe(true);
+    // Same lengths, other names; names Object.prototype has; a near miss of each.
+    for (const key of ['_proto__x_', '__proto_x_', 'prototypes', 'Prototype', 'constructo_', 'CONSTRUCTOR', 'toString', 'hasOwnProperty', '__defineGetter__', '', 'a', '__proto', 'proto']) {
+      expect(isUnsafeKey(key)).toBe(false);
+    }
+  });
+});

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { applyPatches, enablePatches, type Patch } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors.js';
+import { UnsafeKeyError, ValidationError } from '../../src/errors.js';
 import { copyJson, isCheckedJson } from '../../src/json/checked-json.js';
 import { PAUSE_EVERY, shareJson, shareJsonInSlices } from '../../src/json/share-json.js';
-import { applyEdits, edits, tree, type Style } from '../helpers/json-edits.js';
+import { UNSAFE, applyEdits, edits, holdsUnsafeKey, hostileTree, tree, unsafeCandidates, type Style } from '../helpers/json-edits.js';
 import { rejection, thrownBy } from '../helpers/rejection.js';
 
 // The store turns immer's patches on; these tests apply patches without a store.
@@ -99,22 +99,37 @@ describe('shareJson, mutable (for a validator)', () => {
   });
 
   it('keeps keys Object.prototype has as own members, and never takes an inherited value', () => {
-    const live = frozen(JSON.parse('{"__proto__":{"p":1},"constructor":{"c":1},"plain":1}'));
-    const value = JSON.parse('{"__proto__":{"p":1},"constructor":{"c":2},"plain":1,"toString":"s"}') as Record<string, unknown>;
+    const live = frozen(JSON.parse('{"toString":{"p":1},"hasOwnProperty":{"c":1},"plain":1}'));
+    const value = JSON.parse('{"toString":{"p":1},"hasOwnProperty":{"c":2},"plain":1,"valueOf":"s"}') as Record<string, unknown>;
     const result = shareJson(value, live) as Record<string, unknown>;
     expect(Object.getPrototypeOf(result)).toBe(Object.prototype);
-    expect(Object.getOwnPropertyDescriptor(result, '__proto__')?.value).toBe(live.__proto__);
-    expect(result.constructor).toEqual({ c: 2 });
-    expect(Object.keys(result)).toEqual(['__proto__', 'constructor', 'plain', 'toString']);
+    expect(Object.getOwnPropertyDescriptor(result, 'toString')?.value).toBe(Object.getOwnPropertyDescriptor(live, 'toString')?.value);
+    expect(Object.getOwnPropertyDescriptor(result, 'hasOwnProperty')?.value).toEqual({ c: 2 });
+    expect(Object.keys(result)).toEqual(['toString', 'hasOwnProperty', 'plain', 'valueOf']);
     sameAsCopy(result, value);
     // An own `toString` holding Object.prototype's function is not JSON: never taken
     // for the (inherited) live value it is identical to.
     // eslint-disable-next-line @typescript-eslint/unbound-method -- the very function, as a member value
     const inherited = Object.prototype.toString;
-    const error = thrownBy(() => shareJson({ plain: 1, toString: inherited }, live));
+    const error = thrownBy(() => shareJson({ plain: 1, toString: inherited }, frozen({ plain: 1 })));
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues[0]?.path).toBe('/toString');
     expect((thrownBy(() => copyJson({ plain: 1, toString: inherited })) as ValidationError).issues).toEqual((error as ValidationError).issues);
+  });
+
+  it('refuses each key that can pollute prototypes with copyJson\'s error, where the live config differs and where it is equal around it', () => {
+    const equal = frozen({ a: { b: { c: 1 } }, list: [1, [{ x: 1 }, { y: 2 }]] });
+    for (const key of UNSAFE) {
+      for (const { value, pointer } of unsafeCandidates(key)) {
+        for (const [live, freeze] of [[undefined, false], [equal, false], [equal, true]] as const) {
+          const error = thrownBy(() => shareJson(value(), live, { freeze, input: 'recipe' }));
+          expect(error).toBeInstanceOf(UnsafeKeyError);
+          expect(error).toMatchObject({ key, pointer, path: 'recipe' });
+          expect(facts(error)).toEqual(facts(thrownBy(() => copyJson(value(), { input: 'recipe' }))));
+        }
+        expect(thrownBy(() => shareJson(value(), equal, { at: ['at'] }))).toMatchObject({ key, pointer: `/at${pointer}`, path: 'reload()' });
+      }
+    }
   });
 
   it('refuses what copyJson refuses, with the same error at the same path', () => {
@@ -209,7 +224,6 @@ describe('shareJson, frozen with patches (for the reconciler)', () => {
 });
 
 describe('shareJson, on generated data', () => {
-  const RESERVED_KEY = /"(__proto__|constructor|prototype)":/;
   const candidates = fc.record({ base: tree, edits: edits(tree), style: fc.constantFrom<Style>('file', 'recipe'), other: tree, whole: fc.boolean() });
 
   it('equals copyJson(value), member order included, made of live nodes, checked nodes and fresh ones; patches lead from live to it', () => {
@@ -235,17 +249,39 @@ describe('shareJson, on generated data', () => {
           }
           if (freeze && typeof result === 'object' && result !== null) expect(isCheckedJson(result)).toBe(true);
           if (JSON.stringify(value) === JSON.stringify(live)) expect(result).toBe(live);
-          // immer refuses (or drops) keys like __proto__ in patches: checked where none occurs.
-          if (freeze && !RESERVED_KEY.test(JSON.stringify([live, value]))) {
-            expect(applyPatches(live as object, patches)).toEqual(result);
-          }
+          // No generated key is one immer refuses in a patch (they are refused before, below).
+          if (freeze) expect(applyPatches(live as object, patches)).toEqual(result);
         }
         expect(JSON.stringify(value)).toBe(text);
       }),
       { numRuns: 2000 },
     );
   });
+
+  it('refuses a value exactly when it holds an unsafe key where copyJson does, with the same error', () => {
+    const hostile = fc.record({ base: tree, edits: edits(hostileTree, { unsafe: true }), style: fc.constantFrom<Style>('file', 'recipe'), other: hostileTree, whole: fc.boolean() });
+    let refused = 0;
+    fc.assert(
+      fc.property(hostile, ({ base, edits: list, style, other, whole }) => {
+        const live = copyJson(base, { freeze: true });
+        const value = whole ? other : applyEdits(live, list, style);
+        const expected = thrownBy(() => copyJson(value));
+        expect(expected instanceof UnsafeKeyError).toBe(holdsUnsafeKey(value));
+        if (expected !== undefined) refused++;
+        for (const freeze of [false, true]) expect(facts(thrownBy(() => shareJson(value, live, { freeze })))).toEqual(facts(expected));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(refused).toBeGreaterThan(200);
+  });
 });
+
+/** What an error says a program reads: its class, code, and for an unsafe key the key and where. */
+function facts(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const { key, pointer, path, issues } = error as Partial<UnsafeKeyError & ValidationError>;
+  return { name: error.name, code: (error as { code?: unknown }).code, key, pointer, path, issues };
+}
 
 function nodesOf(value: unknown, into = new Set<unknown>()): Set<unknown> {
   if (value === null || typeof value !== 'object') return into;
@@ -295,5 +331,20 @@ describe('shareJson in slices', () => {
     const error = await rejection(shareJsonInSlices(bad, live, {}, () => undefined));
     expect(error).toBeInstanceOf(ValidationError);
     expect((error as ValidationError).issues).toEqual((thrownBy(() => shareJson(bad, live)) as ValidationError).issues);
+  });
+
+  it('refuses an unsafe key as one walk refuses it, past the first pause', async () => {
+    const live = copyJson(table(3000, -1), { freeze: true });
+    const bad = table(3000, -1);
+    (bad.routes as Record<string, unknown>)['/r2999'] = JSON.parse('{"upstream": "u", "__proto__": {"polluted": true}}');
+    let pauses = 0;
+    const error = await rejection(shareJsonInSlices(bad, live, { input: 'recipe' }, () => {
+      pauses++;
+      return undefined;
+    }));
+    expect(pauses).toBeGreaterThan(0);
+    expect(error).toBeInstanceOf(UnsafeKeyError);
+    expect(facts(error)).toEqual(facts(thrownBy(() => shareJson(bad, live, { input: 'recipe' }))));
+    expect(error).toMatchObject({ key: '__proto__', pointer: '/routes/~1r2999', path: 'recipe' });
   });
 });

@@ -148,12 +148,12 @@ describe('the change path against the whole path', () => {
         un: { type: 'array', uniqueItems: true, items: { type: 'integer' } },
         mx: { type: 'object', maxProperties: 2, additionalProperties: { type: 'integer' } },
         'a/b': { type: 'integer' },
-        '~x': { type: 'object', properties: { '%61': { type: 'integer' }, constructor: { type: 'integer' } } },
+        '~x': { type: 'object', properties: { '%61': { type: 'integer' }, valueOf: { type: 'integer' } } },
         toString: { type: 'string' },
       },
       additionalProperties: false,
     };
-    const initial = { p: { xa: 1, xyz: 2 }, r: { must: 1 }, ref: 3, robj: { a: {} }, dep: { c: 1 }, tup: [1, 'a'], list: [{ n: 1 }], deep: {}, un: [1, 2], mx: { a: 1 }, 'a/b': 1, '~x': { '%61': 1, constructor: 1 }, toString: 's' };
+    const initial = { p: { xa: 1, xyz: 2 }, r: { must: 1 }, ref: 3, robj: { a: {} }, dep: { c: 1 }, tup: [1, 'a'], list: [{ n: 1 }], deep: {}, un: [1, 2], mx: { a: 1 }, 'a/b': 1, '~x': { '%61': 1, valueOf: 1 }, toString: 's' };
     const stores = await createBoth(schema, () => fresh(initial));
     const recipes: Recipe[] = [
       (d) => { put(d, ['p', 'xyz'], 9); },
@@ -178,7 +178,13 @@ describe('the change path against the whole path', () => {
       (d) => { put(d, ['mx', 'c'], 2); },
       (d) => { put(d, ['a/b'], 'x'); },
       (d) => { put(d, ['~x', '%61'], 'no'); },
+      (d) => { put(d, ['~x', 'valueOf'], 5); },
+      (d) => { drop(d, ['~x', 'valueOf']); },
+      // Keys that can pollute prototypes: refused on both paths with the same error, and
+      // one the live config only inherits is nothing to delete.
       (d) => { put(d, ['~x', 'constructor'], 5); },
+      (d) => { put(d, ['mx', 'prototype'], 1); },
+      (d) => { put(d, ['robj', 'a'], JSON.parse('{"n": 1, "__proto__": {"n": 2}}')); },
       (d) => { drop(d, ['~x', 'constructor']); },
       (d) => { drop(d, ['toString']); },
       (d) => { put(d, ['hasOwnProperty'], 5); },
@@ -302,22 +308,25 @@ describe('divergences found in review, now fixed', () => {
     await compare(stores, () => [(d) => { put(d, ['b'], Number.NaN); put(d, ['a'], Number.NaN); }]);
   });
 
-  // A member named `__proto__` (an own key: the store keeps it as plain data) removed by
-  // a recipe or a file: checkPath (src/schema/change-validation.ts, `const child = ...`)
-  // reads `node[key]` without checking it is an own member, gets Object.prototype, and
-  // validates it with the member's subschema, which writes the subschema's defaults into
-  // Object.prototype: every object of the process then has them (and the next validation
-  // of the whole path, which iterates keys with for-in, sees them as members). Now the
-  // check reads own members only, and validates the parent for a name Object.prototype has.
-  it('never validates (or writes defaults into) Object.prototype when a __proto__ member is removed', async () => {
+  // A member named `__proto__` (an own key: the store then kept it as plain data) removed
+  // by a recipe or a file: checkPath (src/schema/change-validation.ts, `const child = ...`)
+  // read `node[key]` without checking it is an own member, got Object.prototype, and
+  // validated it with the member's subschema, which wrote the subschema's defaults into
+  // Object.prototype: every object of the process then had them (and the next validation
+  // of the whole path, which iterates keys with for-in, saw them as members). Now the
+  // check reads own members only, and validates the parent for a name Object.prototype
+  // has; and such a member never reaches a live config: every input refuses it.
+  it('never validates (or writes defaults into) Object.prototype for a __proto__ member: refused when given, nothing to remove', async () => {
     const schema = { type: 'object', properties: { m: { type: 'object', additionalProperties: { type: 'object', properties: { polluted: { type: 'integer', default: 1 } } } } } };
     const initial = '{"m": {"__proto__": {"polluted": 1}, "k": {"polluted": 1}}}';
-    const stores = await createBoth(schema, () => JSON.parse(initial));
+    for (const ajv of [undefined, new Ajv({ allErrors: true, useDefaults: true, strict: true })]) {
+      await expect(ConfigStore.create({ schema, initial: JSON.parse(initial) as unknown, ...(ajv === undefined ? {} : { ajv }) })).rejects.toMatchObject({ code: 'ERR_UNSAFE_KEY' });
+    }
+    const stores = await createBoth(schema, () => ({ m: { k: { polluted: 1 } } }));
     try {
-      await stores[0].reload((d: unknown) => { drop(d, ['m', '__proto__']); });
-      expect(Object.hasOwn(Object.prototype, 'polluted')).toBe(false);
-      await stores[0].reload(JSON.parse(initial) as Record<string, unknown>);
-      await stores[0].reload({ m: { k: { polluted: 1 } } });
+      await compare(stores, () => [(d) => { drop(d, ['m', '__proto__']); }]);
+      await compare(stores, () => [JSON.parse(initial) as Record<string, unknown>]);
+      await compare(stores, () => [(d) => { put(d, ['m', 'k'], JSON.parse('{"__proto__": {"polluted": 1}}')); }]);
       expect(Object.hasOwn(Object.prototype, 'polluted')).toBe(false);
     } finally {
       Reflect.deleteProperty(Object.prototype, 'polluted');

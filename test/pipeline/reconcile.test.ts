@@ -1,7 +1,9 @@
 import { applyPatches, enablePatches } from 'immer';
 import { describe, expect, it } from 'vitest';
-import { ValidationError } from '../../src/errors.js';
+import { UnsafeKeyError, ValidationError } from '../../src/errors.js';
 import { reconcile } from '../../src/pipeline/reconcile.js';
+import { UNSAFE, unsafeCandidates } from '../helpers/json-edits.js';
+import { thrownBy } from '../helpers/rejection.js';
 
 // The store turns immer's patches on; this test uses applyPatches without the store.
 enablePatches();
@@ -62,11 +64,20 @@ describe('reconcile', () => {
     expect(Object.isFrozen(next.a)).toBe(false);
   });
 
-  it('keeps a "__proto__" own key as plain data, never as a prototype', () => {
-    const parsed = JSON.parse('{"__proto__": {"polluted": true}}') as object;
-    const { value } = reconcile(undefined, parsed, false);
-    expect(Object.getPrototypeOf(value)).toBe(Object.prototype);
-    expect(Object.keys(value as object)).toEqual(['__proto__']);
+  // The decision changed (issue 14): such a key was kept as plain data; it is now refused
+  // in every input, the validated value included (a validator may add members).
+  it('refuses each key that can pollute prototypes, at the root, nested and in arrays, naming the input', () => {
+    const previous = start({ a: { b: { c: 1 } }, list: [1, [{ x: 1 }]] });
+    for (const key of UNSAFE) {
+      for (const { value, pointer } of unsafeCandidates(key)) {
+        for (const [before, hasPrevious] of [[undefined, false], [previous, true]] as const) {
+          const error = thrownBy(() => reconcile(before, value(), hasPrevious, 'recipe'));
+          expect(error).toBeInstanceOf(UnsafeKeyError);
+          expect(error).toMatchObject({ code: 'ERR_UNSAFE_KEY', key, pointer, path: 'recipe' });
+        }
+        expect(thrownBy(() => reconcile(previous, value()))).toMatchObject({ key, pointer, path: 'reload()' });
+      }
+    }
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 

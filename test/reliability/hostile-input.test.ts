@@ -206,14 +206,15 @@ describe('hostile config files against a running store', () => {
 });
 
 describe('hostile values given to the store directly (a request body, JSON.parse)', () => {
-  it('keeps a "__proto__" own key where the live config holds an object as inert data, never as a prototype', async () => {
-    const store = await ConfigStore.create({ schema, initial: LIVE });
+  // It was kept as inert data; since issue 14 every input refuses it (ERR_UNSAFE_KEY).
+  it('refuses a "__proto__" own key where the live config holds an object, and keeps the live config', async () => {
+    const store = (await ConfigStore.create({ schema, initial: LIVE })) as AnyStore;
+    const before = store.load();
     const parsed = JSON.parse('{"server": {"tls": {"cert": "/etc/a.pem", "__proto__": {"polluted": "yes"}}}}') as Record<string, unknown>;
-    await store.reload(parsed);
-    const tls = (store.load().config as typeof LIVE).server.tls as Record<string, unknown>;
-    expect(Object.getPrototypeOf(tls)).toBe(Object.prototype);
-    expect(Object.keys(tls)).toEqual(['cert', '__proto__']);
-    expect(Object.isFrozen(Object.getOwnPropertyDescriptor(tls, '__proto__')?.value)).toBe(true);
+    const error = await expectRefused(store, () => parsed, 'ERR_UNSAFE_KEY', 'ERR_UNSAFE_KEY');
+    expect(error.failures[0]).toMatchObject({ participant: null, phase: 'validate', error: { key: '__proto__', pointer: '/server/tls', path: 'reload()' } });
+    expect(store.load()).toBe(before);
+    expect(Object.getPrototypeOf((before.config as typeof LIVE).server.tls)).toBe(Object.prototype);
   });
 
   it('refuses a recipe that assigns __proto__ on the draft, and keeps the live config', async () => {

@@ -1,9 +1,9 @@
-import { Ajv } from 'ajv';
+import { Ajv, type ValidateFunction } from 'ajv';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ConfigStore, ReloadError, ValidationError } from '../../src/index.js';
+import { ConfigStore, ReloadError, UnsafeKeyError, ValidationError } from '../../src/index.js';
 import { copyJson } from '../../src/json/checked-json.js';
-import { canShareNodes } from '../../src/schema/shared-node-validation.js';
+import { canShareNodes, validateSharingNodes } from '../../src/schema/shared-node-validation.js';
 import { compileValidator, type Validate } from '../../src/schema/validator.js';
 import { applyEdits, edits, type Style } from '../helpers/json-edits.js';
 import { rootSchema, subschemasOf, valueFor, type Schema as GeneratedSchema } from '../helpers/schema-arbitraries.js';
@@ -56,6 +56,22 @@ describe('validation of a candidate that shares a snapshot\'s nodes', () => {
     expect(validated.plain).toEqual(own);
     expect(validated.plain).not.toBe(own);
     expect(validated.list).toEqual([]);
+  });
+
+  it('refuses an unsafe key where the candidate differs from the snapshot, as the full copy does, before ajv runs', () => {
+    const live = copyJson({ plain: { x: 1 }, withDefault: { x: 2 } }, { freeze: true }) as Record<string, unknown>;
+    let ran = false;
+    const check = Object.assign(() => (ran = true), { errors: null }) as unknown as ValidateFunction;
+    for (const [candidate, key, pointer] of [
+      [{ plain: live.plain, withDefault: JSON.parse('{"x": 2, "__proto__": {"y": 1}}') as unknown }, '__proto__', '/withDefault'],
+      [{ plain: live.plain, withDefault: live.withDefault, list: [JSON.parse('{"constructor": 1}') as unknown] }, 'constructor', '/list/0'],
+    ] as const) {
+      const error = thrownBy(() => validateSharingNodes(check, candidate, live, 'recipe'));
+      expect(error).toBeInstanceOf(UnsafeKeyError);
+      expect(error).toMatchObject({ key, pointer, path: 'recipe' });
+      expect(thrownBy(() => compileValidator(schema, { ajv: new Ajv({ useDefaults: true }) })(candidate, live, 'recipe'))).toMatchObject({ key, pointer, path: 'recipe' });
+    }
+    expect(ran).toBe(false);
   });
 
   it('does not share with an ajv instance of the caller (it may coerce or remove)', () => {

@@ -1,7 +1,7 @@
 import { Ajv } from 'ajv';
 import { z } from 'zod';
 import { describe, expect, it } from 'vitest';
-import { ArgumentError, ConfigStore, ConfigurationError, ReloadError, ValidationError, type StandardSchemaV1 } from '../../src/index.js';
+import { ArgumentError, ConfigStore, ConfigurationError, ReloadError, UnsafeKeyError, ValidationError, type StandardSchemaV1 } from '../../src/index.js';
 import { compileValidator, isStandardSchema } from '../../src/schema/validator.js';
 import { copyJson } from '../../src/json/checked-json.js';
 import { rejection, thrownBy } from '../helpers/rejection.js';
@@ -191,5 +191,44 @@ describe('Standard Schema validation', () => {
     expect(error).toBeInstanceOf(ReloadError);
     expect(error.code).toBe('ERR_VALIDATION');
     expect(error.issues.map((i) => i.path).sort()).toEqual(['/port', '/routes/0/path']);
+  });
+});
+
+describe('keys that can pollute prototypes, whatever the schema says of them', () => {
+  const open = { type: 'object', additionalProperties: true } as const;
+  const strict = { type: 'object', properties: { a: { type: 'integer' } } } as const;
+  // Each validator the store may compile: ours sharing nodes, the full copy (a caller's
+  // ajv), `true`, an $async schema, and Standard Schemas that strip unknown members or keep them.
+  const validators: readonly (readonly [string, (candidate: unknown, live?: unknown, input?: string) => unknown])[] = [
+    ['our ajv, a schema that allows any member', compileValidator(open)],
+    ['our ajv, no schema on that member', compileValidator(strict)],
+    ['our ajv, the schema true', compileValidator(true)],
+    ['a caller\'s ajv (a full copy)', compileValidator(open, { ajv: new Ajv({ allErrors: true, useDefaults: true }) })],
+    ['an $async schema', compileValidator({ ...open, $async: true })],
+    ['zod, stripping unknown members', compileValidator(z.object({ a: z.number() }))],
+    ['zod, keeping them', compileValidator(z.looseObject({ a: z.number() }))],
+  ];
+
+  for (const [name, validate] of validators) {
+    it(`refuses an own key __proto__, constructor or prototype in the candidate: ${name}`, async () => {
+      for (const [text, key, pointer] of [
+        ['{"a": 1, "__proto__": {"polluted": true}}', '__proto__', ''],
+        ['{"a": 1, "m": {"constructor": {"prototype": {"polluted": true}}}}', 'constructor', '/m'],
+        ['{"a": 1, "list": [{"prototype": 1}]}', 'prototype', '/list/0'],
+      ] as const) {
+        const error = await rejection(Promise.resolve().then(() => validate(JSON.parse(text), undefined, 'recipe')));
+        expect(error).toBeInstanceOf(UnsafeKeyError);
+        expect(error).toMatchObject({ code: 'ERR_UNSAFE_KEY', key, pointer, path: 'recipe' });
+      }
+      expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    });
+  }
+
+  it('checks the raw candidate, not what a stripping schema makes of it', async () => {
+    const schema = z.object({ a: z.number() });
+    const candidate = JSON.parse('{"a": 1, "__proto__": {"polluted": true}}') as unknown;
+    // The schema alone would hide the key: its output has no such member.
+    expect(Object.keys(schema.parse(candidate))).toEqual(['a']);
+    expect(await rejection(Promise.resolve(compileValidator(schema)(candidate)))).toMatchObject({ code: 'ERR_UNSAFE_KEY', key: '__proto__', path: 'reload()' });
   });
 });
