@@ -101,9 +101,12 @@ export function nodeStart(event: YamlEvent): number {
     case SCALAR:
     case MAPPING:
     case SEQUENCE: {
-      const value = event.type === SCALAR ? quotedStart(event) : event.start;
-      const starts = [event.anchorStart < 0 ? -1 : event.anchorStart - 1, event.tagStart, value].filter((offset) => offset >= 0);
-      return starts.length === 0 ? -1 : Math.min(...starts);
+      // The first of the anchor's `&`, the tag and the value that is there (called for
+      // every scalar: no allocation).
+      let start = event.type === SCALAR ? quotedStart(event) : event.start;
+      if (event.tagStart >= 0 && (start < 0 || event.tagStart < start)) start = event.tagStart;
+      if (event.anchorStart > 0 && (start < 0 || event.anchorStart - 1 < start)) start = event.anchorStart - 1;
+      return start;
     }
     case ALIAS:
       return event.anchorStart - 1;

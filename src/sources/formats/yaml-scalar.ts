@@ -31,6 +31,7 @@ const HEX_INT = /^0x[0-9a-fA-F]+$/;
 const FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?$/;
 const INFINITY = /^[-+]?\.(?:inf|Inf|INF)$/;
 const NOT_A_NUMBER = /^\.(?:nan|NaN|NAN)$/;
+const MAY_NOT_BE_TEXT = /^[-+.0-9~nNtTfF]/;
 
 /**
  * The full name of a tag as written (`!!str`, `!<tag:yaml.org,2002:str>`, `!local`,
@@ -75,6 +76,9 @@ export function resolveScalar(text: string, kind: ScalarKind): ScalarResult {
     case 'float':
       return resolveInteger(text) ?? resolveFloat(text) ?? { problem: `${JSON.stringify(text)} is not a number` };
     case 'plain':
+      // Most plain scalars are text: one look at the first character rules out every
+      // other type for them (null, booleans and numbers start with one of these).
+      if (text !== '' && !MAY_NOT_BE_TEXT.test(text)) return { value: text };
       if (NULL.test(text)) return { value: null };
       if (TRUE.test(text)) return { value: true };
       if (FALSE.test(text)) return { value: false };
