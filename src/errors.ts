@@ -270,7 +270,7 @@ export class ConflictError extends TxConfigError {
   readonly sides: readonly [ConflictSide, ConflictSide];
 
   constructor(pointer: string, lower: ConflictSide, higher: ConflictSide) {
-    super('ERR_CONFLICT', `${pointer || '/'} is set by two layers: ${describeSide(lower)} and ${describeSide(higher)}`);
+    super('ERR_CONFLICT', `${pointer || '/'} is set twice: by ${describeSide(lower)} and by ${describeSide(higher)}`);
     this.pointer = pointer;
     this.sides = Object.freeze([lower, higher] as const);
   }

@@ -10,7 +10,9 @@ import { ParticipantRun } from './participant-run.js';
 import { reconcile, type Reconciled } from '../pipeline/reconcile.js';
 import { reconcileChanges } from '../pipeline/reconcile-changes.js';
 import { StageFailure, runStage } from '../pipeline/stage-failure.js';
-import { stageInput, type Recipe, type StagedChange } from '../pipeline/stage-input.js';
+import { stageInput, stagedProvenance, type Recipe, type StagedChange, type StagedInput } from '../pipeline/stage-input.js';
+import type { ConfigProvenance } from '../pipeline/config-provenance.js';
+import type { Origins } from '../origin.js';
 import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
 import type { ArtifactWriter } from './participant.js';
 import { PreparedTransaction } from './prepared-transaction.js';
@@ -18,6 +20,12 @@ import type { Release } from './reload-queue.js';
 import type { ReloadResult } from './reload-result.js';
 import type { TransactionHost, TransactionLifecycle, TransactionState } from './transaction-host.js';
 
+
+/** Stages a source's reading on an open transaction (the store's refresh and cold start). Internal. */
+export let stageReadingOf: <T, D, I>(transaction: Transaction<T, D, I>, value: unknown, layer: string, origins: Origins | undefined) => void;
+
+/** The provenance of a transaction's candidate, once prepared. Internal: the store keeps it when the transaction commits. */
+export let provenanceOf: (transaction: object) => ConfigProvenance | undefined;
 
 /** Options of {@link ConfigStore.begin}: how the transaction runs. */
 export interface TransactionOptions {
@@ -61,6 +69,8 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   readonly #written = new Map<string, Artifact>();
   // Set by a successful prepare; the prepared transaction ends this one.
   #prepared: PreparedTransaction<T, D> | null = null;
+  // Where each value of the candidate came from; set by prepare, kept by the store when it commits.
+  #provenance: ConfigProvenance | undefined;
   #state: TransactionState = 'open';
   // What the prepared transaction may do to this one: check and change its state, end it.
   readonly #lifecycle: TransactionLifecycle<T, D> = {
@@ -74,6 +84,15 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
       this.#end(state, result);
     },
   };
+
+  static {
+    // The store's own ways in, which are not API: stage a source's reading, read the provenance.
+    stageReadingOf = (transaction, value, layer, origins) => {
+      transaction.#expect('open', 'set');
+      transaction.#changes.push({ kind: 'set', value, layer, origins });
+    };
+    provenanceOf = (transaction) => (#provenance in transaction ? transaction.#provenance : undefined);
+  }
 
   /** @internal Created by {@link ConfigStore.begin}. */
   constructor(host: TransactionHost<T, D>, release: Release, options: TransactionOptions) {
@@ -105,7 +124,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
    */
   set(next: I): this {
     this.#expect('open', 'set');
-    this.#changes.push({ kind: 'set', value: next });
+    this.#changes.push({ kind: 'set', value: next, layer: 'reload' });
     return this;
   }
 
@@ -171,9 +190,11 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     // Between stages, and inside the walk over a whole value, the event loop gets a turn
     // whenever the work has run for a slice: a large file does not stall the process.
     const pause = slicer(SLICE_MS, signal);
-    const staged = await runStage('update', signal, () => stageInput(base?.config, this.#changes, host.immer));
+    let staged = await runStage('update', signal, () => stageInput(base?.config, this.#changes, host.immer));
+    this.#provenance = stagedProvenance(host.provenance(), this.#changes, staged.written);
     // A whole value (a parsed file) may be large, and was likely parsed in this very turn.
     if (staged.written === undefined) await pause(true);
+    staged = await this.#convertTexts(staged);
     // Room for the stages of the second wave (resolve secret references) here, before validation.
     // What changed first (validated and reconciled at its own cost), else the whole candidate.
     const { changes } = host;
@@ -213,6 +234,19 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     });
     log.transaction('prepared generation %d (%s)', generation, digest.slice(0, 12));
     return new PreparedTransaction(this.#lifecycle, host, { candidate: candidateSnapshot, patches: frozenPatches, participants: run, isUnchanged: false });
+  }
+
+  /**
+   * Text values of a source's reading (environment, flags), converted by the schema's
+   * type at their path; a text that does not convert fails validation, naming its input.
+   */
+  async #convertTexts(staged: StagedInput): Promise<StagedInput> {
+    const { convertTexts } = this.#host;
+    const last = this.#changes.findLast((change) => change.kind === 'set');
+    const origins = last?.kind === 'set' ? last.origins : undefined;
+    if (convertTexts === undefined || origins?.texts === undefined || origins.texts.length === 0 || staged.written !== undefined) return staged;
+    const candidate = await runStage('validate', this.#signal, () => convertTexts(staged.candidate, origins));
+    return { ...staged, candidate, written: undefined };
   }
 
   /**
