@@ -150,7 +150,8 @@ export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_UNSAFE_KEY' | 'ERR_PREPARE
  * A reload did not happen (or, with code `ERR_COMMIT`, happened but a commit hook failed).
  *
  * `code` is the kind of the first failure: `ERR_VALIDATION` (schema), `ERR_PREPARE`
- * (a participant), `ERR_ABORTED` (the signal), `ERR_LOAD` (the load function of
+ * (a participant), `ERR_UNSAFE_KEY` (a `__proto__`, `constructor` or `prototype` key in
+ * the candidate), `ERR_ABORTED` (the signal), `ERR_LOAD` (the load function of
  * `requestReload`), `ERR_COMMIT` (a commit hook threw after the swap), `ERR_ROLLBACK`
  * (an explicit rollback or abort whose rollback hooks failed: a participant may be left
  * half undone), `ERR_CLOSED` (the store is closed), `ERR_INTERNAL` (a bug of txconfig's).

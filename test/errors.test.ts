@@ -8,7 +8,9 @@ import {
   ArtifactError,
   ConfigFileError,
   ConfigurationError,
+  ConflictError,
   ERROR_CODES,
+  MissingDependencyError,
   ParseError,
   ReloadError,
   SynchronizeError,
@@ -37,6 +39,8 @@ describe('errors', () => {
     new InternalError('an invariant broke', { cause: new Error('why') }),
     new ReloadError('ERR_ROLLBACK', [{ participant: 'p', phase: 'rollback', error: new Error('stuck') }]),
     new ReloadError('ERR_CLOSED', []),
+    new MissingDependencyError('js-yaml', 'reading YAML files'),
+    new ConflictError('/port', { layer: 'file', origin: { file: '/etc/a.json', line: 1, column: 9 } }, { layer: 'argv', origin: { flag: '--port' } }),
   ];
 
   it('gives every error a code from the published list, a name and the base class', () => {
@@ -67,6 +71,23 @@ describe('errors', () => {
     expect(isReloadError(error)).toBe(true);
     expect(error).toMatchObject({ code: 'ERR_UNSAFE_KEY', cause: unsafe, issues: [] });
     expect(unsafe).toMatchObject({ code: 'ERR_UNSAFE_KEY', path: 'reload()', key: 'constructor', pointer: '/a', line: undefined, column: undefined });
+  });
+
+  it('names the package to install in a MissingDependencyError, a ConfigurationError', () => {
+    const error = new MissingDependencyError('smol-toml', 'reading TOML files');
+    expect(error).toBeInstanceOf(ConfigurationError);
+    expect(error.code).toBe('ERR_MISSING_DEPENDENCY');
+    expect(error.packageName).toBe('smol-toml');
+    expect(error.message).toContain('npm install smol-toml');
+  });
+
+  it('names both origins in a ConflictError', () => {
+    const error = new ConflictError('/port', { layer: 'file', origin: { file: '/etc/a.json', line: 1, column: 9 } }, { layer: 'argv', origin: { flag: '--port' } });
+    expect(error.code).toBe('ERR_CONFLICT');
+    expect(error.pointer).toBe('/port');
+    expect(error.sides.map((side) => side.layer)).toStrictEqual(['file', 'argv']);
+    expect(error.message).toContain('/etc/a.json');
+    expect(error.message).toContain('--port');
   });
 
   it('names the argument at fault in an ArgumentError', () => {

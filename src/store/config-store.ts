@@ -115,7 +115,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    *
    * @throws {ConfigurationError} `ERR_SCHEMA` (the schema does not compile)
    * @throws {ArgumentError} `ERR_ARGUMENT` (no options object, `artifacts` that is not an ArtifactStore, participants without a unique, non-empty name or without `prepare`, a bad `signal`)
-   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE`, `ERR_ABORTED`; `ERR_COMMIT` when a commit hook failed
+   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_UNSAFE_KEY`, `ERR_PREPARE`, `ERR_ABORTED`; `ERR_LOAD` when the `source` cannot be read (a `ConflictError`, a `ParseError`… as its cause); `ERR_COMMIT` when a commit hook failed
    * @example
    * ```ts
    * const store = await ConfigStore.create({ schema, initial: await readConfigFile('config.json') });
@@ -229,7 +229,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * Replaces the config with `next`, or changes it with an immer recipe, as one
    * transaction: waits for the slot, prepares, commits.
    *
-   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_PREPARE`, `ERR_ABORTED`, `ERR_ROLLBACK`
+   * @throws {ReloadError} `ERR_VALIDATION`, `ERR_UNSAFE_KEY`, `ERR_PREPARE`, `ERR_ABORTED`, `ERR_ROLLBACK`
    *   (aborted, and a rollback hook failed) or `ERR_CLOSED`; the live snapshot stays the very same object
    * @throws {ArgumentError} `ERR_ARGUMENT` for a bad option (see {@link begin})
    * @example
