@@ -12,6 +12,7 @@ import { reconcileChanges } from '../pipeline/reconcile-changes.js';
 import { StageFailure, runStage } from '../pipeline/stage-failure.js';
 import { stageInput, stagedProvenance, type Recipe, type StagedChange, type StagedInput } from '../pipeline/stage-input.js';
 import type { ConfigProvenance } from '../pipeline/config-provenance.js';
+import { withOrigins } from '../pipeline/issue-origins.js';
 import type { Origins } from '../origin.js';
 import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
 import type { ArtifactWriter } from './participant.js';
@@ -236,14 +237,19 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     return new PreparedTransaction(this.#lifecycle, host, { candidate: candidateSnapshot, patches: frozenPatches, participants: run, isUnchanged: false });
   }
 
+  /** The origins of the last whole value staged, when it was a source's reading. */
+  #readingOrigins(): Origins | undefined {
+    const last = this.#changes.findLast((change) => change.kind === 'set');
+    return last?.kind === 'set' ? last.origins : undefined;
+  }
+
   /**
    * Text values of a source's reading (environment, flags), converted by the schema's
    * type at their path; a text that does not convert fails validation, naming its input.
    */
   async #convertTexts(staged: StagedInput): Promise<StagedInput> {
     const { convertTexts } = this.#host;
-    const last = this.#changes.findLast((change) => change.kind === 'set');
-    const origins = last?.kind === 'set' ? last.origins : undefined;
+    const origins = this.#readingOrigins();
     if (convertTexts === undefined || origins?.texts === undefined || origins.texts.length === 0 || staged.written !== undefined) return staged;
     const candidate = await runStage('validate', this.#signal, () => convertTexts(staged.candidate, origins));
     return { ...staged, candidate, written: undefined };
@@ -264,7 +270,9 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
 
   /** Rolls back what was prepared, ends the transaction, and returns the error to throw. */
   async #reject(error: unknown, run: ParticipantRun<T>): Promise<ReloadError> {
-    const failure: ReloadFailure = error instanceof StageFailure ? error.failure : { participant: null, phase: 'prepare', error };
+    const stage: ReloadFailure = error instanceof StageFailure ? error.failure : { participant: null, phase: 'prepare', error };
+    // A value read from a source: its validation issues name where it came from.
+    const failure: ReloadFailure = stage.phase === 'validate' ? { ...stage, error: withOrigins(stage.error, this.#readingOrigins()) } : stage;
     // Read before the rollback: a signal that fires while a real failure rolls back must
     // not turn that failure into a clean abort.
     const aborted = this.#signal.aborted;

@@ -151,6 +151,20 @@ describe('text values of a reading', () => {
     expect(variable).toMatchObject({ code: 'ERR_VALIDATION', issues: [expect.objectContaining({ keyword: 'additionalProperties' })] });
   });
 
+  it('a value that converts but breaks the schema is reported with the variable, flag or file that set it', async () => {
+    const bounded = { type: 'object', properties: { port: { type: 'integer', maximum: 65535 }, host: { type: 'string', minLength: 2 } } } as const;
+    const source = layered([
+      { name: 'file:/etc/app.json', read: () => Promise.resolve({ value: { host: 'x' }, origins: { explain: (pointer: string) => (pointer === '/host' ? { layer: 'file', origin: { file: '/etc/app.json', line: 3, column: 11 }, shadowed: [] } : undefined) } }) },
+      textLayer('env', { '/port': ['70000', { env: 'APP_PORT' }] }),
+    ]);
+    const error = await rejection(ConfigStore.create({ schema: bounded, source }));
+    expect(error).toMatchObject({ code: 'ERR_VALIDATION' });
+    const messages = (error as { issues: { path: string; message: string }[] }).issues.map((issue) => `${issue.path} ${issue.message}`);
+    expect(messages).toHaveLength(2);
+    expect(messages.find((message) => message.startsWith('/port '))).toContain('environment variable APP_PORT');
+    expect(messages.find((message) => message.startsWith('/host '))).toContain('/etc/app.json, line 3, column 11');
+  });
+
   it('a JSON text with a key that pollutes prototypes does not convert', async () => {
     const error = await rejection(ConfigStore.create({ schema, source: textLayer('env', { '/server/limits': ['{"__proto__":{"x":1}}', { env: 'L' }] }) }));
     expect(error).toMatchObject({ code: 'ERR_VALIDATION' });
