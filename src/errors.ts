@@ -234,7 +234,7 @@ export class ConfigurationError extends TxConfigError {
 
 /**
  * An optional peer dependency that a feature needs is not installed (a YAML file read
- * without the `yaml` package). Code `ERR_MISSING_DEPENDENCY`; the message says what to
+ * without the `js-yaml` package). Code `ERR_MISSING_DEPENDENCY`; the message says what to
  * install.
  */
 export class MissingDependencyError extends ConfigurationError {
@@ -242,7 +242,7 @@ export class MissingDependencyError extends ConfigurationError {
   override name = 'MissingDependencyError';
   /** Always `ERR_MISSING_DEPENDENCY`. */
   declare readonly code: 'ERR_MISSING_DEPENDENCY';
-  /** The npm package to install (`yaml`, `smol-toml`, `json5`, `etcd3`, `prom-client`). */
+  /** The npm package to install (`js-yaml`, `smol-toml`, `etcd3`, `prom-client`). */
   readonly packageName: string;
 
   constructor(packageName: string, feature: string, options?: { cause?: unknown }) {

@@ -108,6 +108,7 @@ export type { ConflictPolicy } from './sources/layers/layer-stack.js';
 export { defaults } from './sources/layers/defaults.js';
 export { file } from './sources/layers/file.js';
 export type { FileLayerOptions } from './sources/layers/file.js';
+export type { ConfigFormat } from './sources/formats/config-format.js';
 export { directory } from './sources/layers/directory.js';
 export type { DirectoryOptions } from './sources/layers/directory.js';
 export { env } from './sources/layers/env.js';
