@@ -46,7 +46,7 @@ export interface ControlApiOptions {
     status(): ConfigStatus;
   };
   readonly engine: ContainerEngine;
-  /** Reloads from the config file; never rejects. */
+  /** Re-reads every config layer and reloads; never rejects. */
   readonly reload: () => Promise<ReloadResult<unknown, unknown>>;
   /** How many wrapper scripts are on disk, for /metrics. */
   readonly countArtifacts: () => Promise<number>;
@@ -170,6 +170,8 @@ export function describeError(error: unknown): Record<string, unknown> {
       error: describeError(failure.error),
     }));
   }
+  // A setting given twice (a flag and a file): both places, as data.
+  if (isTxConfigError(error) && error.code === 'ERR_CONFLICT' && 'sides' in error) described.sides = error.sides;
   if (isTxConfigError(error) && 'issues' in error && Array.isArray(error.issues) && error.issues.length > 0) described.issues = error.issues;
   if (!('failures' in described) && error.cause !== undefined) described.cause = describeError(error.cause);
   return described;

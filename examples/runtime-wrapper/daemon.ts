@@ -3,10 +3,11 @@
 // It prints `listening on http://127.0.0.1:<port>` on stdout once it serves, one line on
 // stderr for each rejected reload and for an error that stops it, and everything else
 // through `debug` (DEBUG=runtime-wrapper:*,txconfig:*), stack traces included.
-import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
+import { dirname, join, resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 
 import createDebug from 'debug';
+import { argv, isTxConfigError, type ConfigSource } from 'txconfig';
 
 import { runDemo } from './demo.js';
 import { errorLine } from './error-line.js';
@@ -15,20 +16,48 @@ import { serve, type ServeOptions } from './serve.js';
 const log = createDebug('runtime-wrapper:daemon');
 
 const USAGE = `usage: daemon.js demo
-       daemon.js serve --config FILE --state-dir DIR [--port N] [--runc PATH] [--no-watch]
+       daemon.js serve --config FILE --state-dir DIR [--config-dir DIR] [--port N] [--runc PATH]
+                       [--no-watch] [--SETTING=VALUE ...]
 
   demo               walk the runtime-wrapper story on a temporary state directory
   serve              run the daemon until SIGINT or SIGTERM
 
 serve options:
-  --config FILE      the config file (JSON); reloaded on SIGHUP, on change, on POST /reload
+  --config FILE      the config file (JSON, JSON5, YAML or TOML, by its extension)
+  --config-dir DIR   a conf.d: its files, in name order, override the config file
+                     (default: daemon.d beside the config file, when it exists)
   --state-dir DIR    where wrapper scripts and containers.json live (created if missing)
   --port N           the control API's port on 127.0.0.1 (default 0: any free port)
   --runc PATH        the program of the built-in runtime "runc" (default: runc)
-  --no-watch         do not reload when the config file changes
+  --no-watch         do not reload when a config file changes
   -h, --help         print this help
 
+settings, lowest first: built-in defaults, the config file, the conf.d, the environment,
+the command line. Every file is read again on SIGHUP, on POST /reload and (unless
+--no-watch) when one changes.
+  RUNTIME_WRAPPER_DEFAULT_RUNTIME=NAME, RUNTIME_WRAPPER_RUNTIMES__NAME__PATH=PATH, ...
+                     a setting from the environment (keys lowercased, __ between them)
+  --default-runtime=NAME, --runtimes.NAME.path=PATH, --runtimes.NAME.runtimeArgs='["a"]'
+                     a setting on the command line (dotted keys); one that the config
+                     file, the conf.d or the environment also sets is refused
+
 DEBUG=runtime-wrapper:*,txconfig:* logs what the daemon does, and the stack of errors.`;
+
+/** The daemon's own flags; every other long flag is a setting (`--default-runtime=crun`). */
+const OWN_FLAGS = {
+  config: { type: 'string' },
+  'config-dir': { type: 'string' },
+  'state-dir': { type: 'string' },
+  port: { type: 'string' },
+  runc: { type: 'string' },
+  'no-watch': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const satisfies NonNullable<ParseArgsConfig['options']>;
+
+type OwnFlag = keyof typeof OWN_FLAGS;
+
+/** Codes of the input errors a command line can have: a bad command line, exit 2. */
+const FLAG_ERRORS: ReadonlySet<string> = new Set(['ERR_PARSE', 'ERR_CONFLICT', 'ERR_UNSAFE_KEY']);
 
 /** A command line that cannot be run as given: exit 2 with the usage. */
 class UsageError extends Error {
@@ -38,53 +67,96 @@ class UsageError extends Error {
 /** What the command line asks for. */
 type Command = { readonly name: 'help' } | { readonly name: 'demo' } | { readonly name: 'serve'; readonly options: ServeOptions };
 
-function parseCommand(argv: readonly string[]): Command {
-  const [command, ...rest] = argv;
-  if (argv.includes('--help') || argv.includes('-h')) return { name: 'help' };
+function parseCommand(args: readonly string[]): Command {
+  const [command, ...rest] = args;
+  if (args.includes('--help') || args.includes('-h')) return { name: 'help' };
   if (command === undefined) throw new UsageError('no command given');
   if (command === 'demo') {
     if (rest.length > 0) throw new UsageError(`demo takes no arguments, got ${rest.join(' ')}`);
     return { name: 'demo' };
   }
   if (command !== 'serve') throw new UsageError(`unknown command ${JSON.stringify(command)}`);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...rest],
-      options: {
-        config: { type: 'string' },
-        'state-dir': { type: 'string' },
-        port: { type: 'string', default: '0' },
-        runc: { type: 'string', default: 'runc' },
-        'no-watch': { type: 'boolean', default: false },
-      },
-      strict: true,
-    }));
-  } catch (error) {
-    // parseArgs explains itself well (unknown option, missing value, stray argument).
-    throw new UsageError((error as Error).message);
-  }
-  if (values.config === undefined) throw new UsageError('serve needs --config FILE');
-  if (values['state-dir'] === undefined) throw new UsageError('serve needs --state-dir DIR');
-  const port = Number(values.port);
-  if (!/^\d+$/.test(values.port) || port > 65535) throw new UsageError(`--port must be a port number (0 to 65535), got ${JSON.stringify(values.port)}`);
+  const values = ownFlags(rest);
+  const config = values.get('config');
+  const stateDir = values.get('state-dir');
+  if (config === undefined) throw new UsageError('serve needs --config FILE');
+  if (stateDir === undefined) throw new UsageError('serve needs --state-dir DIR');
+  const portText = values.get('port') ?? '0';
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) throw new UsageError(`--port must be a port number (0 to 65535), got ${JSON.stringify(portText)}`);
+  const runc = values.get('runc') ?? 'runc';
+  const configPath = resolve(config);
+  const configDir = values.get('config-dir');
   return {
     name: 'serve',
     options: {
-      configPath: resolve(values.config),
-      stateDir: resolve(values['state-dir']),
+      config: {
+        configPath,
+        // A conf.d named on the command line must exist; the default one may not.
+        configDir: configDir === undefined ? join(dirname(configPath), 'daemon.d') : resolve(configDir),
+        configDirRequired: configDir !== undefined,
+        flags: settingFlags(rest),
+      },
+      stateDir: resolve(stateDir),
       port,
       // A bare name is looked up on PATH when run; a path is taken from here, once.
-      runc: values.runc.includes('/') ? resolve(values.runc) : values.runc,
-      watch: !values['no-watch'],
+      runc: runc.includes('/') ? resolve(runc) : runc,
+      watch: values.get('no-watch') === undefined,
     },
   };
 }
 
-async function main(argv: readonly string[]): Promise<number> {
+/**
+ * The daemon's own flags of `args`, as strict as `parseArgs` would be: a string flag
+ * needs a value (`--config --port 1` does not take `--port` for a file), a boolean takes none.
+ * @throws {UsageError}
+ */
+function ownFlags(args: readonly string[]): Map<OwnFlag, string> {
+  // Not strict: every other long flag is a setting, which parseArgs does not know.
+  const { tokens } = parseArgs({ args: [...args], options: OWN_FLAGS, strict: false, allowPositionals: true, tokens: true });
+  const values = new Map<OwnFlag, string>();
+  for (const token of tokens) {
+    if (token.kind === 'option-terminator') {
+      if (token.index + 1 < args.length) throw new UsageError(`serve takes nothing after --, got ${args.slice(token.index + 1).join(' ')}`);
+      break;
+    }
+    if (token.kind !== 'option' || !Object.hasOwn(OWN_FLAGS, token.name)) continue;
+    const name = token.name as OwnFlag;
+    if (OWN_FLAGS[name].type === 'boolean') {
+      if (token.inlineValue === true) throw new UsageError(`${token.rawName} takes no value`);
+      values.set(name, 'true');
+    } else if (token.value === undefined || (!token.inlineValue && token.value.startsWith('-'))) {
+      throw new UsageError(`${token.rawName} needs a value`);
+    } else {
+      values.set(name, token.value);
+    }
+  }
+  return values;
+}
+
+/**
+ * The settings given as flags: an `argv()` layer, which refuses a bad flag now, before
+ * anything starts. Its values are text, converted by the schema's type when read.
+ * @throws {UsageError} for a stray argument, an unknown short flag, a setting given twice
+ */
+function settingFlags(args: readonly string[]): ConfigSource {
+  try {
+    return argv(args, { own: OWN_FLAGS });
+  } catch (error) {
+    if (!isTxConfigError(error) || !FLAG_ERRORS.has(error.code)) throw error;
+    // The layer names a stray argument by its place (argv[3]), not by its text: the user
+    // wrote it, so it is safe to show, and clearer.
+    const place = /^argv\[(\d+)\]$/.exec(String((error as { path?: unknown }).path));
+    const argument = place === null ? undefined : args[Number(place[1])];
+    if (argument !== undefined && !argument.startsWith('-')) throw new UsageError(`unexpected argument ${JSON.stringify(argument)}: settings are flags (--default-runtime=crun)`);
+    throw new UsageError(error.message);
+  }
+}
+
+async function main(args: readonly string[]): Promise<number> {
   let command: Command;
   try {
-    command = parseCommand(argv);
+    command = parseCommand(args);
   } catch (error) {
     console.error(`error: ${(error as Error).message}\n${USAGE}`);
     return 2;

@@ -3,23 +3,24 @@
 import { join } from 'node:path';
 
 import createDebug from 'debug';
-import { ConfigStore, FsArtifactStore, type FileSystem } from 'txconfig';
+import { ConfigStore, FsArtifactStore, type ConfigSource, type FileSystem } from 'txconfig';
 
 import { ContainerEngine } from './containers.js';
 import { runtimeConfigSchema, runtimeWrappers, type RuntimeWrappersOptions } from './plugin.js';
 
 const log = createDebug('runtime-wrapper:daemon');
 
+/** Where the config comes from: a source the store reads (and watches, when it can), or a first config. */
+export type DaemonConfigInput = { readonly source: ConfigSource } | { readonly initial: unknown };
+
 /** Options of {@link openDaemon}. */
-export interface OpenDaemonOptions {
+export type OpenDaemonOptions = DaemonConfigInput & {
   /** Where wrapper scripts (`wrappers/`) and the container list (`containers.json`) live. */
   readonly stateDir: string;
-  /** The first config. */
-  readonly initial: unknown;
   readonly builtins?: RuntimeWrappersOptions['builtins'];
   /** File system functions for the artifact store: a seam for tests. */
   readonly fs?: Partial<FileSystem>;
-}
+};
 
 /** The store `openDaemon` builds: its type is inferred from the schema and the plugin. */
 export type RuntimeStore = Awaited<ReturnType<typeof createStore>>;
@@ -31,8 +32,11 @@ export interface OpenedDaemon {
   readonly engine: ContainerEngine;
 }
 
-function createStore(initial: unknown, artifacts: FsArtifactStore, options: RuntimeWrappersOptions) {
-  return ConfigStore.create({ schema: runtimeConfigSchema, initial, participants: [runtimeWrappers(options)], artifacts });
+function createStore(config: DaemonConfigInput, artifacts: FsArtifactStore, options: RuntimeWrappersOptions) {
+  const participants = [runtimeWrappers(options)];
+  return 'source' in config
+    ? ConfigStore.create({ schema: runtimeConfigSchema, source: config.source, participants, artifacts })
+    : ConfigStore.create({ schema: runtimeConfigSchema, initial: config.initial, participants, artifacts });
 }
 
 /**
@@ -43,12 +47,13 @@ function createStore(initial: unknown, artifacts: FsArtifactStore, options: Runt
  * then removes every other leftover (wrappers of configs no longer live, of containers
  * gone while the daemon was down). Leases rather than the store's keep-list, so that a
  * restored container's wrapper goes as soon as that container stops.
- * @throws {ReloadError} when the initial config is rejected (nothing is removed then)
+ * @throws {ReloadError} when the first config is rejected, or the source cannot be read
+ *   (`ERR_LOAD`; a flag that a file also sets is an `ERR_CONFLICT` cause); nothing is removed then
  * @throws {ContainerError} `ERR_STATE_FILE` when the container list is damaged (the store is closed again)
  */
 export async function openDaemon(options: OpenDaemonOptions): Promise<OpenedDaemon> {
   const artifacts = await FsArtifactStore.open(join(options.stateDir, 'wrappers'), options.fs === undefined ? {} : { fs: options.fs });
-  const store = await createStore(options.initial, artifacts, options.builtins === undefined ? {} : { builtins: options.builtins });
+  const store = await createStore(options, artifacts, options.builtins === undefined ? {} : { builtins: options.builtins });
   const engine = new ContainerEngine(store, artifacts, { stateFile: join(options.stateDir, 'containers.json') });
   let restored, report;
   try {

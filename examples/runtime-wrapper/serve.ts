@@ -1,13 +1,14 @@
-// `daemon.js serve`: the runtime-wrapper daemon. Reloads on SIGHUP, when the config file
-// changes (unless told not to) and on POST /reload; answers the control API on
-// 127.0.0.1 only; shuts down on SIGINT or SIGTERM.
+// `daemon.js serve`: the runtime-wrapper daemon. Reads its config from defaults, the
+// config file, a conf.d, the environment and flags (daemon-config.ts); reloads on SIGHUP,
+// when a config file changes (unless told not to) and on POST /reload; answers the
+// control API on 127.0.0.1 only; shuts down on SIGINT or SIGTERM.
 import type { Server, ServerResponse } from 'node:http';
 
 import createDebug from 'debug';
-import { reloadOnFileChange, reloadOnSignal, type ReloadResult } from 'txconfig';
+import type { ReloadResult } from 'txconfig';
 
 import { createControlServer, describeResult } from './control-api.js';
-import { parseDaemonConfig, readDaemonConfig } from './daemon-config.js';
+import { daemonConfigSource, unwatched, type DaemonConfigOptions } from './daemon-config.js';
 import { errorLine } from './error-line.js';
 import { openDaemon } from './open-daemon.js';
 
@@ -15,13 +16,14 @@ const log = createDebug('runtime-wrapper:daemon');
 
 /** Options of {@link serve}. */
 export interface ServeOptions {
-  readonly configPath: string;
+  /** Where the config comes from. */
+  readonly config: DaemonConfigOptions;
   readonly stateDir: string;
   /** `0` picks a free port. */
   readonly port: number;
   /** The binary of the built-in runtime `runc`. */
   readonly runc: string;
-  /** Reload when the config file changes (else only on SIGHUP and `POST /reload`). */
+  /** Reload when a config file changes (else only on SIGHUP and `POST /reload`). */
   readonly watch: boolean;
 }
 
@@ -53,13 +55,16 @@ export async function serve(options: ServeOptions): Promise<void> {
 }
 
 async function run(options: ServeOptions, signals: TrappedSignals, opened: (() => void | Promise<void>)[]): Promise<void> {
-  const loadConfig = (): Promise<Record<string, unknown>> => readDaemonConfig(options.configPath);
+  const source = daemonConfigSource(options.config);
+  // The store reads the source at start and on refresh(); the daemon watches it itself,
+  // so that it can report how each reload a change asked for ended (the store's own
+  // watch keeps that in status() only).
   const { store, artifacts, engine } = await openDaemon({
     stateDir: options.stateDir,
-    initial: await loadConfig(),
+    source: unwatched(source),
     builtins: { runc: options.runc },
   });
-  // Closing the store stops its triggers (signal, file watch) and waits for a running reload.
+  // Closing the store closes the source, and waits for a running reload.
   opened.push(() => store.close());
 
   // Wrappers of runtimes a reload dropped or changed go as soon as no container holds them.
@@ -69,36 +74,25 @@ async function run(options: ServeOptions, signals: TrappedSignals, opened: (() =
       log('generation %d live; collected %d wrapper(s)', snapshot.generation, report.removed.length);
     }),
   );
-  reloadOnSignal(store, loadConfig, { onOutcome: reportReload('SIGHUP') });
-  // From here on reloadOnSignal has SIGHUP; one that came earlier is honoured now.
-  signals.started(() => {
-    log('SIGHUP received during start-up: reloading');
-    void store.requestReload(loadConfig).then(reportReload('SIGHUP'));
-  });
-  if (options.watch) {
-    const watcher = reloadOnFileChange(store, options.configPath, {
-      // The first read goes through a reload too (unchanged if the file is as it was read
-      // at start): a change made while the daemon was starting up is applied, not taken as
-      // the baseline and lost.
-      emitInitial: true,
-      parse: parseDaemonConfig,
-      onOutcome: reportReload('file change'),
-      onError: (error, { phase }) => {
-        // A failed read is a rejected reload, reported above; a failed OS watch is not.
-        if (phase === 'watch') console.error(`config file no longer watched: ${errorLine(error)}`);
-      },
-    });
-    await watcher.ready;
+  const refresh = (trigger: string) => async (): Promise<ReloadResult<unknown, unknown>> => {
+    const result = await store.refresh();
+    reportReload(trigger)(result);
+    return result;
+  };
+  // SIGHUP re-reads every layer; one that came during start-up is honoured now.
+  signals.started(() => void refresh('SIGHUP')());
+  if (options.watch && source.watch !== undefined) {
+    // Every file of every layer. A file that changed between the cold start's read and
+    // now is reported too: an edit made while the daemon was starting up is applied,
+    // not lost.
+    const onChange = refresh('file change');
+    opened.push(source.watch(() => void onChange()));
   }
 
   const server = createControlServer({
     store,
     engine,
-    reload: async () => {
-      const result = await store.requestReload(loadConfig);
-      reportReload('POST /reload')(result);
-      return result;
-    },
+    reload: refresh('POST /reload'),
     countArtifacts: async () => (await artifacts.list()).length,
   });
   const answering = trackAnswers(server);
@@ -129,7 +123,7 @@ function reportReload(trigger: string): (result: ReloadResult<unknown, unknown>)
 interface TrappedSignals {
   /** Resolves with the first SIGINT or SIGTERM. */
   readonly stopping: Promise<NodeJS.Signals>;
-  /** The store handles SIGHUP from now on: runs `reload` if one came before. */
+  /** The store exists: every SIGHUP runs `reload` from now on, and one that came before runs it now. */
   readonly started: (reload: () => void) => void;
   /** Removes every handler this installed. */
   readonly release: () => void;
@@ -142,9 +136,11 @@ interface TrappedSignals {
  * first SIGINT or SIGTERM the default action is back: a second one ends the process at once.
  */
 function trapSignals(): TrappedSignals {
-  let hupDuringStartUp: 'waiting' | 'received' | 'started' = 'waiting';
+  // Before start-up ends, a SIGHUP is only remembered; after, it reloads.
+  let hup: { readonly state: 'waiting' | 'received' } | { readonly state: 'started'; readonly reload: () => void } = { state: 'waiting' };
   const onHup = (): void => {
-    if (hupDuringStartUp === 'waiting') hupDuringStartUp = 'received';
+    if (hup.state === 'started') hup.reload();
+    else hup = { state: 'received' };
   };
   let onStop: (signal: NodeJS.Signals) => void = () => undefined;
   const stopping = new Promise<NodeJS.Signals>((resolve) => {
@@ -160,9 +156,12 @@ function trapSignals(): TrappedSignals {
   return {
     stopping,
     started: (reload) => {
-      const received = hupDuringStartUp === 'received';
-      hupDuringStartUp = 'started';
-      if (received) reload();
+      const received = hup.state === 'received';
+      hup = { state: 'started', reload };
+      if (received) {
+        log('SIGHUP received during start-up: reloading');
+        reload();
+      }
     },
     release: () => {
       process.off('SIGHUP', onHup);

@@ -21,6 +21,8 @@ export interface DaemonStartOptions {
   readonly whileStarting?: (log: () => string, child: ChildProcess) => Promise<void>;
   /** Log everything with `debug` (default), or only what the daemon prints by default. */
   readonly debug?: boolean;
+  /** Variables added to the daemon's environment (`RUNTIME_WRAPPER_…` settings). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** How a {@link runDaemon} run ended. */
@@ -34,9 +36,13 @@ export interface DaemonRun {
   readonly timedOut: boolean;
 }
 
-/** The environment of a daemon: ours, with `DEBUG` set to log everything or removed, then `extra`. */
+/**
+ * The environment of a daemon: ours, with `DEBUG` set to log everything or removed, then
+ * `extra`. Without the daemon's own settings (`RUNTIME_WRAPPER_…`): a test sets its own.
+ */
 function daemonEnv(debug: boolean, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env, DEBUG_COLORS: '0' };
+  const env: NodeJS.ProcessEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('RUNTIME_WRAPPER_')));
+  env.DEBUG_COLORS = '0';
   if (debug) env.DEBUG = 'runtime-wrapper:*,txconfig:*';
   else delete env.DEBUG;
   return { ...env, ...extra };
@@ -90,7 +96,7 @@ export class DaemonProcess {
    */
   static async start(args: readonly string[], options: DaemonStartOptions = {}): Promise<DaemonProcess> {
     const child = spawn(process.execPath, [DAEMON_SCRIPT, 'serve', '--port', '0', ...args], {
-      env: daemonEnv(options.debug ?? true),
+      env: daemonEnv(options.debug ?? true, options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const stderr: string[] = [];

@@ -54,14 +54,18 @@ describe('daemon.js --help', () => {
     const run = await runDaemon(args);
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
     expect(run.stdout).toMatch(/^usage:/);
-    for (const option of ['--config', '--state-dir', '--port', '--runc', '--no-watch', '--help']) expect(run.stdout).toContain(option);
+    for (const option of ['--config', '--config-dir', '--state-dir', '--port', '--runc', '--no-watch', '--help', 'RUNTIME_WRAPPER_', '--default-runtime=']) expect(run.stdout).toContain(option);
   });
 });
 
 describe('daemon.js with bad arguments', () => {
   it.each([
-    [['serve', '--bogus'], /--bogus/],
     [['serve', '--state-dir', 'x'], /--config/],
+    [['serve', '--config', '--state-dir', 'x'], /--config needs a value/],
+    [['serve', '--config', 'x.json', '--state-dir', 'x', '--no-watch=yes'], /--no-watch takes no value/],
+    [['serve', '--config', 'x.json', '--state-dir', 'x', '-b'], /-b/],
+    [['serve', '--config', 'x.json', '--state-dir', 'x', '--default-runtime=a', '--default-runtime', 'b'], /--default-runtime/],
+    [['serve', '--config', 'x.json', '--state-dir', 'x', '--', 'more'], /more/],
     [['serve', '--config', 'x.json'], /--state-dir/],
     [['serve', '--config', 'x.json', '--state-dir', 'x', '--port', 'eighty'], /--port/],
     [['serve', '--config', 'x.json', '--state-dir', 'x', '--port', '65536'], /--port/],
@@ -120,6 +124,33 @@ describe('a start that cannot succeed', () => {
     await mkdir(stateDir);
     await writeFile(join(stateDir, 'containers.json'), '{ damaged');
     expect(expectOneLineFailure(await serve(), 1)).toContain('ERR_STATE_FILE');
+  });
+
+  it('exits 1 with one line naming both places when a flag sets what the config file sets', async () => {
+    // Moby's rule: a setting given both as a flag and in the file is ambiguous.
+    const line = expectOneLineFailure(await serve('--default-runtime=debug'), 1);
+    expect(line).toMatch(/ERR_LOAD.*ERR_CONFLICT/);
+    expect(line).toContain(`/default-runtime is set twice: by file (file ${configPath}, line 1, column 20) and by argv (flag --default-runtime)`);
+  });
+
+  it('exits 1 with one line naming both places when a flag sets what the environment sets', async () => {
+    const run = await runDaemon(['serve', '--config', configPath, '--state-dir', stateDir, '--runc', fake, `--runtimes.debug.path=${fake}`], {
+      env: { RUNTIME_WRAPPER_RUNTIMES__DEBUG__PATH: fake },
+    });
+    // The file sets it too, but the environment overrides the file: the conflict is the flag's with the variable.
+    expect(expectOneLineFailure(run, 1)).toContain('/runtimes/debug/path is set twice: by env (env RUNTIME_WRAPPER_RUNTIMES__DEBUG__PATH) and by argv (flag --runtimes.debug.path)');
+  });
+
+  it('exits 1 with one line naming the flag when a setting flag names no setting', async () => {
+    const line = expectOneLineFailure(await serve('--defualt-runtime=debug'), 1);
+    expect(line).toMatch(/ERR_VALIDATION.*--defualt-runtime/);
+  });
+
+  it('exits 1 with one line naming ERR_FILE_NOT_FOUND when the conf.d given is missing (the default one may be)', async () => {
+    const missing = join(dir, 'missing.d');
+    const line = expectOneLineFailure(await serve('--config-dir', missing), 1);
+    expect(line).toContain('ERR_FILE_NOT_FOUND');
+    expect(line).toContain(missing);
   });
 
   it('prints the stack as well when DEBUG is set', async () => {
