@@ -10,7 +10,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 
 import createDebug from 'debug';
-import { isTxConfigError, type ConfigStatus, type ReloadResult, type Snapshot } from 'txconfig';
+import { isTxConfigError, type ConfigStatus, type Explanation, type ReloadResult, type Snapshot } from 'txconfig';
 
 import { ContainerError, type ContainerEngine, type ContainerErrorCode } from './containers.js';
 import { METRICS_CONTENT_TYPE, renderMetrics } from './metrics.js';
@@ -44,6 +44,7 @@ export interface ControlApiOptions {
   readonly store: {
     load(): Snapshot<unknown, unknown>;
     status(): ConfigStatus;
+    explain(pointer: string): Explanation;
   };
   readonly engine: ContainerEngine;
   /** Re-reads every config layer and reloads; never rejects. */
@@ -99,14 +100,17 @@ function json(status: number, body: unknown): Reply {
 async function route(options: ControlApiOptions, request: IncomingMessage): Promise<Reply> {
   const { store, engine } = options;
   const method = request.method ?? 'GET';
-  const path = new URL(request.url ?? '/', 'http://127.0.0.1').pathname;
+  const url = new URL(request.url ?? '/', 'http://127.0.0.1');
+  const path = url.pathname;
   log('%s %s', method, path);
   refuseForeign(request, method);
   const segments = path.split('/').filter((segment) => segment !== '').map(decodeSegment);
 
   if (method === 'GET' && path === '/status') return json(200, store.status());
   if (method === 'GET' && path === '/config') {
-    // Captured once: every field below is of the same generation.
+    const withOrigins = originsAsked(url.searchParams);
+    // Captured once: every field below is of the same generation. explain() reads the
+    // live config too, in this same turn: no commit can come between.
     const snapshot = store.load();
     return json(200, {
       generation: snapshot.generation,
@@ -114,6 +118,7 @@ async function route(options: ControlApiOptions, request: IncomingMessage): Prom
       committedAt: snapshot.committedAt,
       config: snapshot.config,
       derived: snapshot.derived,
+      ...(withOrigins ? { origins: originsOf(store, snapshot.config) } : {}),
     });
   }
   if (method === 'GET' && path === '/metrics') {
@@ -149,6 +154,36 @@ async function route(options: ControlApiOptions, request: IncomingMessage): Prom
     }
   }
   throw new RequestError(404, 'ERR_NOT_FOUND', `no route ${method} ${path}`);
+}
+
+/** `?origins=1` (or `true`) asks for the origins; `0`, `false` or none does not; anything else is a bad request. */
+function originsAsked(params: URLSearchParams): boolean {
+  const value = params.get('origins');
+  if (value === null || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new RequestError(400, 'ERR_BAD_REQUEST', `origins must be 1 or 0, got ${JSON.stringify(value)}`);
+}
+
+/** Where one value of the live config came from: `store.explain()` without the pointer, which is its key. */
+type ValueOrigin = Omit<Explanation, 'pointer'>;
+
+/**
+ * The origin of every leaf of `config`, by JSON Pointer: its value, the layer that set it
+ * and where (file and position, variable, flag), and what lower layers it shadowed. An
+ * array is a leaf (a higher layer's list replaces the whole list); so is an empty object.
+ */
+function originsOf(store: ControlApiOptions['store'], config: unknown): Record<string, ValueOrigin> {
+  const origins: Record<string, ValueOrigin> = {};
+  const visit = (value: unknown, pointer: string): void => {
+    if (typeof value === 'object' && value !== null && !Array.isArray(value) && Object.keys(value).length > 0) {
+      for (const [key, child] of Object.entries(value)) visit(child, `${pointer}/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`);
+      return;
+    }
+    const { value: live, layer, origin, shadowed } = store.explain(pointer);
+    origins[pointer] = { value: live, layer, origin, shadowed };
+  };
+  visit(config, '');
+  return origins;
 }
 
 /** A reload result as JSON: status, the live generation and digest, and the error (if any) with its causes. */

@@ -66,6 +66,7 @@ interface ConfigView {
   digest: string;
   config: { 'default-runtime': string; runtimes: Record<string, { path: string; runtimeArgs?: string[] }> };
   derived: { runtimes: { runtimes: Record<string, { program: string; wrapped: boolean }> } };
+  origins?: Record<string, { value: unknown; layer: string; origin: Record<string, unknown>; shadowed: { layer: string; origin: Record<string, unknown>; value: unknown }[] }>;
 }
 
 async function liveConfig(daemon: DaemonProcess): Promise<ConfigView> {
@@ -150,9 +151,11 @@ describe('the runtime-wrapper daemon', () => {
     await waitForGeneration(daemon, 2);
     // Time enough for a second reload, had the two changes been applied one by one.
     await sleep(500);
-    const view = await liveConfig(daemon);
+    const view = (await daemon.request('GET', '/config?origins=1')).body as ConfigView;
     expect(view.generation).toBe(2);
     expect(view.config.runtimes).toEqual({ trace: { path: fake, runtimeArgs: ['--v2'] }, crun: { path: fake, runtimeArgs: ['--c2'] } });
+    expect(view.origins?.['/runtimes/trace/runtimeArgs']).toMatchObject({ layer: 'file', origin: { file: configPath } });
+    expect(view.origins?.['/runtimes/crun/runtimeArgs']).toMatchObject({ layer: 'directory', origin: { file: join(configDir, '10-crun.json') } });
     expect((await daemon.request('GET', '/metrics')).text).toMatch(/^txconfig_config_reloads_total\{result="applied"\} 2$/m);
   });
 
@@ -163,20 +166,37 @@ describe('the runtime-wrapper daemon', () => {
     const view = await waitForGeneration(daemon, 2);
     // A relative path in a conf.d file is taken from the conf.d.
     expect(view.config.runtimes.trace).toEqual({ path: join(configDir, 'fake-runtime'), runtimeArgs: ['--dropin'] });
+    const origins = ((await daemon.request('GET', '/config?origins=1')).body as ConfigView).origins;
+    expect(origins?.['/runtimes/trace/runtimeArgs']).toMatchObject({ layer: 'directory', origin: { file: join(configDir, '50-trace.json'), line: 5 } });
   });
 
-  it('takes settings from the environment and from flags', async () => {
+  it('takes settings from the environment and from flags, and /config?origins=1 says where each value came from', async () => {
     await writeConfig({ debug: { path: fake, runtimeArgs: ['--debug'] } });
     const daemon = await startDaemonWith({ env: { RUNTIME_WRAPPER_DEFAULT_RUNTIME: 'debug' } }, `--runtimes.crun.path=${fake}`, '--runtimes.crun.runtimeArgs=["--systemd-cgroup"]');
-    const view = await liveConfig(daemon);
-    expect(view.config).toEqual({
-      'default-runtime': 'debug',
-      runtimes: { debug: { path: fake, runtimeArgs: ['--debug'] }, crun: { path: fake, runtimeArgs: ['--systemd-cgroup'] } },
+    const plain = (await daemon.request('GET', '/config')).body as ConfigView;
+    expect(Object.keys(plain)).toEqual(['generation', 'digest', 'committedAt', 'config', 'derived']);
+    expect(plain.config['default-runtime']).toBe('debug');
+
+    const view = (await daemon.request('GET', '/config?origins=1')).body as ConfigView;
+    expect(view.generation).toBe(plain.generation);
+    expect(Object.keys(view.origins ?? {}).sort()).toEqual(['/default-runtime', '/runtimes/crun/path', '/runtimes/crun/runtimeArgs', '/runtimes/debug/path', '/runtimes/debug/runtimeArgs']);
+    expect(view.origins?.['/default-runtime']).toEqual({
+      value: 'debug',
+      layer: 'env',
+      origin: { env: 'RUNTIME_WRAPPER_DEFAULT_RUNTIME' },
+      shadowed: [
+        { layer: 'file', origin: { file: configPath, line: 2, column: 22 }, value: 'runc' },
+        { layer: 'defaults', origin: {}, value: 'runc' },
+      ],
     });
+    expect(view.origins?.['/runtimes/crun/runtimeArgs']).toEqual({ value: ['--systemd-cgroup'], layer: 'argv', origin: { flag: '--runtimes.crun.runtimeArgs' }, shadowed: [] });
+    expect(view.origins?.['/runtimes/debug/path']).toMatchObject({ value: fake, layer: 'file', origin: { file: configPath } });
 
     // The default runtime the environment chose is the one a container gets.
     const started = await daemon.request('POST', '/containers', { id: 'c1' });
     expect(args((started.body as { output: string }).output)).toEqual(['--debug', 'start', 'c1']);
+    const bad = await daemon.request('GET', '/config?origins=maybe');
+    expect([bad.status, (bad.body as { error: { code: string } }).error.code]).toEqual([400, 'ERR_BAD_REQUEST']);
   });
 
   it('rejects a reload whose config file now sets what a flag sets, naming both, and keeps serving', async () => {
