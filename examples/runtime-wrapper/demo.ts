@@ -1,14 +1,17 @@
-// `daemon.js demo`: the runtime-wrapper story, end to end, on a fresh temporary state
-// directory, with a fake runtime binary that prints its arguments. Every step checks
-// what it claims; any check that fails makes the exit code non-zero.
+// `daemon.js demo`: the runtime-wrapper story, end to end, on a fresh temporary
+// directory, with a fake runtime binary that prints its arguments. The config comes from
+// layers, as the daemon reads it: defaults, daemon.json, a conf.d, the environment and
+// flags. Every step checks what it claims; any check that fails makes the exit code non-zero.
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-import { isTxConfigError, ReloadError } from 'txconfig';
+import { ConflictError, ReloadError, argv, isTxConfigError, type Explanation, type Origin } from 'txconfig';
 
-import { openDaemon } from './open-daemon.js';
+import { daemonConfigSource } from './daemon-config.js';
+import { openDaemon, type RuntimeStore } from './open-daemon.js';
 import { RuntimeConfigError } from './plugin.js';
 
 /** The fake runtime: prints each argument on its own line between `<` and `>`. */
@@ -41,35 +44,123 @@ function printed(args: readonly string[]): string {
   return args.map((arg) => `<${arg}>\n`).join('');
 }
 
+/** A place in a layer, short: `daemon.json:4:16`, `env RUNTIME_WRAPPER_DEFAULT_RUNTIME`, `flag --x`. */
+function place(layer: string, origin: Origin): string {
+  if (origin.file !== undefined) return `${layer} ${basename(origin.file)}${origin.line === undefined ? '' : `:${origin.line}:${origin.column ?? 0}`}`;
+  if (origin.env !== undefined) return `env ${origin.env}`;
+  if (origin.flag !== undefined) return `flag ${origin.flag}`;
+  return layer;
+}
+
+/** One line of `store.explain()`: where the value came from, and what it shadowed. */
+function originLine(explanation: Explanation): string {
+  const shadowed = explanation.shadowed.map((lower) => place(lower.layer, lower.origin));
+  return `${explanation.pointer} from ${place(explanation.layer, explanation.origin)}${shadowed.length > 0 ? `, over ${shadowed.join(', ')}` : ''}`;
+}
+
+/** Writes JSON the way editors and config management do: a temporary file (a dot name, which a conf.d never reads) renamed over it. */
+async function writeJson(path: string, value: unknown): Promise<void> {
+  const temp = join(dirname(path), `.${basename(path)}.tmp`);
+  await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`);
+  await rename(temp, path);
+}
+
+/** Resolves once `condition` holds, polling; false after `timeoutMs`. */
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) return false;
+    await sleep(10);
+  }
+  return true;
+}
+
 /** Runs the demo; resolves to the process exit code. */
 export async function runDemo(): Promise<number> {
-  const stateDir = await mkdtemp(join(tmpdir(), 'runtime-wrapper-demo-'));
+  const dir = await mkdtemp(join(tmpdir(), 'runtime-wrapper-demo-'));
   try {
-    await walkStory(stateDir);
+    await walkStory(dir);
   } finally {
-    await rm(stateDir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   }
   console.log(failures === 0 ? '\nAll steps behaved.' : `\n${failures} check(s) FAILED.`);
   return failures === 0 ? 0 : 1;
 }
 
-async function walkStory(stateDir: string): Promise<void> {
-  const fake = join(stateDir, 'fake-runtime');
+async function walkStory(dir: string): Promise<void> {
+  const etc = join(dir, 'etc');
+  const configPath = join(etc, 'daemon.json');
+  const configDir = join(etc, 'daemon.d');
+  await mkdir(configDir, { recursive: true });
+  const fake = join(etc, 'fake-runtime');
   await writeFile(fake, FAKE_RUNTIME, { mode: 0o755 });
   await chmod(fake, 0o755);
-  const config = (runtimes: Record<string, { path: string; runtimeArgs?: string[] }>, fallback = 'runc') => ({
-    'default-runtime': fallback,
-    runtimes,
-  });
-
-  step('Cold start: a config with a wrapped runtime "debug"');
-  const marker = join(stateDir, 'injected');
+  const stateDir = join(dir, 'state');
+  const marker = join(dir, 'injected');
   const hostile = hostileArgs(marker);
-  const initial = config({ debug: { path: fake, runtimeArgs: ['--debug', ...hostile] }, trace: { path: fake, runtimeArgs: ['--trace'] } });
-  const { store, artifacts, engine } = await openDaemon({ stateDir, initial, builtins: { runc: fake } });
-  const debugWrapper = store.load().derived.runtimes.runtimes.debug;
-  check(debugWrapper?.wrapped === true, `generation ${store.load().generation}: "debug" runs through ${debugWrapper?.program ?? '?'}`);
+  const layers = (flags: readonly string[]) =>
+    daemonConfigSource({
+      configPath,
+      configDir,
+      configDirRequired: true,
+      environment: { RUNTIME_WRAPPER_DEFAULT_RUNTIME: 'trace' },
+      flags: argv(flags),
+    });
+
+  step('Cold start from five layers: defaults, daemon.json, daemon.d/, the environment, flags');
+  // daemon.json names its runtimes' program relative to itself, as ./fake-runtime.
+  await writeJson(configPath, {
+    'default-runtime': 'runc',
+    runtimes: { debug: { path: fake, runtimeArgs: ['--debug', ...hostile] }, trace: { path: './fake-runtime', runtimeArgs: ['--trace'] } },
+  });
+  await writeJson(join(configDir, '10-crun.json'), { runtimes: { crun: { path: fake } } });
+  console.log('     RUNTIME_WRAPPER_DEFAULT_RUNTIME=trace  --runtimes.crun.runtimeArgs=\'["--systemd-cgroup"]\'');
+  const { store, artifacts, engine } = await openDaemon({ stateDir, source: layers(['--runtimes.crun.runtimeArgs=["--systemd-cgroup"]']), builtins: { runc: fake } });
+  try {
+    await walkWithStore(store, { fake, configPath, configDir, stateDir, marker, hostile, layers }, engine, artifacts);
+  } finally {
+    await store.close();
+  }
+}
+
+/** What the steps after the cold start need. */
+interface Story {
+  readonly fake: string;
+  readonly configPath: string;
+  readonly configDir: string;
+  readonly stateDir: string;
+  readonly marker: string;
+  readonly hostile: readonly string[];
+  readonly layers: (flags: readonly string[]) => ReturnType<typeof daemonConfigSource>;
+}
+
+type Opened = Awaited<ReturnType<typeof openDaemon>>;
+
+async function walkWithStore(store: RuntimeStore, story: Story, engine: Opened['engine'], artifacts: Opened['artifacts']): Promise<void> {
+  const { fake, configPath, configDir, marker, hostile } = story;
+  for (const pointer of ['/default-runtime', '/runtimes/debug/path', '/runtimes/trace/path', '/runtimes/crun/path', '/runtimes/crun/runtimeArgs']) {
+    console.log(`     ${originLine(store.explain(pointer))}`);
+  }
+  const live = store.load();
+  const fallback = store.explain('/default-runtime');
+  check(live.config['default-runtime'] === 'trace' && fallback.layer === 'env' && fallback.shadowed[0]?.layer === 'file', 'the environment overrides daemon.json, which overrides the defaults');
+  check(live.config.runtimes.trace?.path === fake, `./fake-runtime in daemon.json is taken from its directory: ${live.config.runtimes.trace?.path ?? '?'}`);
+  check(live.derived.runtimes.runtimes.crun?.wrapped === true, 'crun, from daemon.d/, runs through a wrapper: its arguments came as a flag');
+  const debugWrapper = live.derived.runtimes.runtimes.debug;
+  check(debugWrapper?.wrapped === true, `generation ${live.generation}: "debug" runs through ${debugWrapper?.program ?? '?'}`);
   show(await readFile(debugWrapper?.program ?? '', 'utf8'));
+
+  step('A flag that daemon.json also sets is refused at start, naming both');
+  try {
+    const refused = await openDaemon({ stateDir: join(story.stateDir, 'refused'), source: story.layers(['--runtimes.trace.path=/usr/bin/runc']), builtins: { runc: fake } });
+    await refused.store.close();
+    check(false, 'a flag that daemon.json also sets must be refused');
+  } catch (error) {
+    const cause = error instanceof ReloadError ? error.failures[0]?.error : undefined;
+    console.log(`     ${isTxConfigError(error) ? error.code : String(error)}: ${cause instanceof Error ? cause.message : '?'}`);
+    check(isTxConfigError(error) && error.code === 'ERR_LOAD' && cause instanceof ConflictError, 'refused with ERR_LOAD, caused by ERR_CONFLICT');
+    check(cause instanceof ConflictError && cause.sides[0].origin.file === configPath && cause.sides[1].origin.flag === '--runtimes.trace.path', 'the error names daemon.json (line and column) and the flag');
+  }
 
   step('Start container c1 with the wrapped runtime "debug"');
   const c1 = await engine.start('c1', 'debug');
@@ -77,10 +168,20 @@ async function walkStory(stateDir: string): Promise<void> {
   check(c1.result.stdout === printed(['--debug', ...hostile, 'start', 'c1']), 'every argument reached the binary exactly as configured, none ran as shell');
   check(!existsSync(marker), 'no injected command ran');
 
-  step('Reload a config that drops "debug" (garbage collection runs right after)');
-  const dropped = await store.reload(config({ trace: { path: fake, runtimeArgs: ['--trace'] } }));
+  step('Edit daemon.json (drop "debug") and add daemon.d/20-trace.json (more "trace" arguments) together');
+  const before = store.load().generation;
+  await writeJson(join(configDir, '20-trace.json'), { runtimes: { trace: { runtimeArgs: ['--trace', '--verbose'] } } });
+  await writeJson(configPath, { 'default-runtime': 'runc', runtimes: { trace: { path: './fake-runtime', runtimeArgs: ['--trace'] } } });
+  // The store watches every file of every layer: the two changes are one burst, one reload.
+  const reloaded = await waitFor(() => store.load().generation > before, 10_000);
+  await sleep(500); // long enough for a second reload, had there been one
+  const after = store.load();
+  console.log(`     generation ${before} -> ${after.generation}`);
+  console.log(`     ${originLine(store.explain('/runtimes/trace/runtimeArgs'))}`);
+  console.log(`     /runtimes/debug ${'debug' in after.config.runtimes ? `from ${place(store.explain('/runtimes/debug').layer, store.explain('/runtimes/debug').origin)}` : 'gone: no layer sets it'}`);
+  check(reloaded && after.generation === before + 1, 'both files were applied as one generation');
+  check(!('debug' in after.config.runtimes) && after.config.runtimes.trace?.runtimeArgs?.join(' ') === '--trace --verbose', 'it holds both changes: no "debug", and the conf.d file\'s "trace" arguments');
   const gcAfterReload = await store.collectGarbage();
-  check(dropped.status === 'applied' && !('debug' in store.load().derived.runtimes.runtimes), `generation ${store.load().generation} is live without "debug"`);
   const held = gcAfterReload.entries.find((entry) => entry.artifact.path === c1.container.program);
   check(existsSync(c1.container.program), `c1's wrapper is still on disk, held by: ${held?.roots.map((root) => `${root.kind} ${root.detail}`).join(', ') ?? 'nothing'}`);
 
@@ -89,25 +190,31 @@ async function walkStory(stateDir: string): Promise<void> {
   show(exec.stdout);
   check(exec.stdout === printed(['--debug', ...hostile, 'exec', 'c1', 'ps', '-ef']), 'the old wrapper ran with the old arguments');
 
-  step('Start c2 with "trace" while a reload that changes "trace" commits');
+  step('Start c2 with "trace" while a transaction that changes "trace" commits');
   const oldTrace = store.load().derived.runtimes.runtimes.trace?.program ?? '';
-  const transaction = (await store.begin()).set(config({ trace: { path: fake, runtimeArgs: ['--trace', '--verbose'] } }));
+  // A transaction driven by hand, as an admin API would: it changes the live config (the
+  // files say otherwise until they are next read), and explain() says so.
+  const transaction = (await store.begin()).update((draft) => {
+    const trace = draft.runtimes.trace;
+    if (trace !== undefined) trace.runtimeArgs = ['--trace', '--verbose', '--v2'];
+  });
   const prepared = await transaction.prepare();
   const starting = engine.start('c2', 'trace'); // reads the live snapshot and takes its lease now, in this turn
   const committed = prepared.commit();
   const collected = await store.collectGarbage();
   const c2 = await starting;
-  check(committed.status === 'applied', `the reload committed generation ${committed.snapshot.generation} while c2 was starting`);
+  check(committed.status === 'applied', `the transaction committed generation ${committed.snapshot.generation} while c2 was starting; ${originLine(store.explain('/runtimes/trace/runtimeArgs'))}`);
   check(c2.container.program === oldTrace && existsSync(oldTrace), 'c2 used the wrapper that existed when it started, and it still exists');
   check(!collected.removed.some((artifact) => artifact.path === oldTrace), 'the collection that ran during the start left that wrapper alone');
-  check(c2.result.stdout === printed(['--trace', 'start', 'c2']), 'c2 started through it');
+  check(c2.result.stdout === printed(['--trace', '--verbose', 'start', 'c2']), 'c2 started through it');
   const newTrace = store.load().derived.runtimes.runtimes.trace?.program ?? '';
   check(newTrace !== oldTrace, `new containers get the new wrapper ${newTrace}`);
 
   step('Reload a broken config: a runtime named "runc", a relative path, a default naming nothing');
-  const live = store.load();
+  const current = store.load();
   try {
-    await store.reload(config({ runc: { path: 'bin/runc', runtimeArgs: ['x'] } }, 'missing'));
+    // Given whole to reload(): a relative path can only come this way (the layers resolve theirs).
+    await store.reload({ 'default-runtime': 'missing', runtimes: { runc: { path: 'bin/runc', runtimeArgs: ['x'] } } });
     check(false, 'the broken config must be rejected');
   } catch (error) {
     const cause = error instanceof ReloadError ? error.failures[0]?.error : undefined;
@@ -115,7 +222,7 @@ async function walkStory(stateDir: string): Promise<void> {
     if (cause instanceof RuntimeConfigError) for (const problem of cause.problems) console.log(`     - ${problem}`);
     check(cause instanceof RuntimeConfigError && cause.problems.length === 3, 'the error names all three problems');
   }
-  check(store.load() === live, `the live config is the very same snapshot, generation ${live.generation}, still serving`);
+  check(store.load() === current, `the live config is the very same snapshot, generation ${current.generation}, still serving`);
   check(store.status().lastError?.code === 'ERR_PREPARE', `status() reports the failure: ${store.status().lastError?.message ?? ''}`);
   const stillServing = await engine.exec('c1', ['true']);
   check(stillServing.stdout.endsWith('<exec>\n<c1>\n<true>\n'), 'c1 still execs');
@@ -126,6 +233,7 @@ async function walkStory(stateDir: string): Promise<void> {
   const stopped2 = await engine.stop('c2');
   check(!existsSync(oldTrace) && existsSync(newTrace), "c2's old wrapper is gone; the live wrapper stays");
   check(stopped2.gc.removed.length === 1, `removed ${stopped2.gc.removed.length} file(s)`);
-  const left = await artifacts.list();
-  check(left.length === 1 && left[0]?.path === newTrace, `${left.length} wrapper left on disk: the live one`);
+  const left = (await artifacts.list()).map((artifact) => artifact.path).sort();
+  const wrappers = Object.values(store.load().derived.runtimes.runtimes).flatMap((runtime) => (runtime.wrapped ? [runtime.program] : [])).sort();
+  check(left.join('\n') === wrappers.join('\n'), `${left.length} wrappers left on disk: the live ones (${wrappers.map((path) => basename(path).split('-')[0]).join(', ')})`);
 }
