@@ -83,11 +83,24 @@ describe('examples/runtime-wrapper/README.md', () => {
         .slice(1)
         .map((section) => [section.slice(0, section.indexOf('\n')), section.slice(section.indexOf('\n') + 1)]),
     );
-    const answer = (start: string): string => [...answers].find(([command]) => command.startsWith(start))?.[1] ?? '';
+    // The command as echoed (its single quotes dropped) that starts with `start`, the shortest first.
+    const answer = (start: string): string => [...answers].filter(([command]) => command.startsWith(start)).sort(([a], [b]) => a.length - b.length)[0]?.[1] ?? '';
     // The daemon prints it in the background, while the README's wait loop runs.
     expect(run.stdout).toContain(`listening on http://127.0.0.1:${port}`);
-    const config = JSON.parse(answer('curl -s localhost:8080/config')) as { derived: { runtimes: { runtimes: Record<string, { wrapped: boolean }> } } };
+    const config = JSON.parse(answer('curl -s localhost:8080/config')) as { derived: { runtimes: { default: string; runtimes: Record<string, { wrapped: boolean }> } } };
     expect(config.derived.runtimes.runtimes['debug-runc']?.wrapped).toBe(true);
+    // All five layers: the variable, the flag, the conf.d beside daemon.json.
+    expect(config.derived.runtimes.default).toBe('crun');
+    expect(config.derived.runtimes.runtimes.crun?.wrapped).toBe(true);
+    expect(config.derived.runtimes.runtimes.youki?.wrapped).toBe(true);
+    const { origins } = JSON.parse(answer('curl -s localhost:8080/config?origins=1')) as { origins: Record<string, { value: unknown; layer: string; origin: Record<string, unknown>; shadowed: { layer: string }[] }> };
+    expect(origins['/default-runtime']).toMatchObject({ value: 'crun', layer: 'env', origin: { env: 'RUNTIME_WRAPPER_DEFAULT_RUNTIME' }, shadowed: [{ layer: 'file' }, { layer: 'defaults' }] });
+    expect(origins['/runtimes/crun/runtimeArgs']).toMatchObject({ value: ['--systemd-cgroup'], layer: 'argv', origin: { flag: '--runtimes.crun.runtimeArgs' } });
+    expect(origins['/runtimes/youki/path']).toMatchObject({
+      value: join(ROOT, 'examples', 'runtime-wrapper', 'fake-runc'),
+      layer: 'directory',
+      origin: { file: join(ROOT, 'examples', 'runtime-wrapper', 'daemon.d', '10-youki.json'), line: 3 },
+    });
     expect(JSON.parse(answer('curl -s -XPOST -H content-type: application/json localhost:8080/containers -d'))).toMatchObject({
       container: { id: 'c1', runtime: 'debug-runc' },
       output: "fake-runc '--debug' '--log' '/var/log/a b.log' 'start' 'c1'\n",
