@@ -140,6 +140,8 @@ export function directory(path: string, options: DirectoryOptions = {}): ConfigS
       });
       const poll = setInterval(check, POLL_MS);
       poll.unref();
+      // A change between the last read and this watch raised no event: compare now.
+      check();
       return () => {
         clearInterval(poll);
         outer.close();

@@ -11,7 +11,7 @@ import { makeTempDir, removeTempDir } from '../../helpers/temp-dir.js';
 const signal = new AbortController().signal;
 
 /** Counts the calls of a watch, and waits for them. */
-function changeCounter(): { onChange: () => void; count: () => number; until: (count: number) => Promise<void> } {
+function changeCounter(): { onChange: () => void; count: () => number; until: (count: number, timeoutMs?: number) => Promise<void> } {
   let calls = 0;
   const waiters: (() => void)[] = [];
   return {
@@ -20,8 +20,8 @@ function changeCounter(): { onChange: () => void; count: () => number; until: (c
       for (const wake of waiters.splice(0)) wake();
     },
     count: () => calls,
-    until: async (count) => {
-      const deadline = Date.now() + 10_000;
+    until: async (count, timeoutMs = 10_000) => {
+      const deadline = Date.now() + timeoutMs;
       while (calls < count) {
         if (Date.now() > deadline) throw new Error(`waited for ${count} change(s), saw ${calls}`);
         await new Promise<void>((resolve) => {
@@ -158,6 +158,21 @@ describe('directory()', () => {
       await source.read({ signal });
       await rm(join(dir, '10-a.json'));
       await changes.until(3);
+    } finally {
+      stop?.();
+    }
+  });
+
+  it('watching: a change made between the last read and the start of the watch is reported at once', async () => {
+    const source = directory(dir);
+    await source.read({ signal });
+    await writeFile(join(dir, '10-a.json'), '{"a":1}');
+    const changes = changeCounter();
+    const stop = source.watch?.(changes.onChange);
+    try {
+      // Sooner than the 5-second safety poll would notice it.
+      await changes.until(1, 4_000);
+      expect(changes.count()).toBe(1);
     } finally {
       stop?.();
     }
