@@ -28,10 +28,14 @@ export interface FileLayerOptions {
   readonly maxDepth?: number;
 }
 
-/** What one read of a file gave: the reading, and the digest of the bytes (`undefined` when absent). */
+/** What one read of a file gave: the reading, and the digest of the bytes. */
 export interface FileRead {
   readonly reading: SourceReading;
-  readonly digest: string | undefined;
+  /**
+   * The SHA-256 of the bytes read, hashed on the first call: only a watch event asks, so
+   * a read alone never pays for it. `undefined` when the file was absent.
+   */
+  readonly digest: (() => string) | undefined;
 }
 
 /** A file's path and how to read it, checked. Internal: `directory()` reads its files with it. */
@@ -62,8 +66,9 @@ export interface FileSpec {
 export function file(path: string, options: FileLayerOptions = {}): ConfigSource {
   const spec = fileSpec(path, options, 'file');
   const optional = options.optional === true;
-  // The digest of the bytes the last read used: a watch event for the same bytes is no change.
-  let lastDigest: string | undefined;
+  // The digest of the bytes the last read used: a watch event for the same bytes is no
+  // change. It keeps those bytes until the next read, and hashes them when first asked.
+  let lastDigest: (() => string) | undefined;
   let lastMissing = false;
   return {
     name: `file:${spec.path}`,
@@ -77,7 +82,7 @@ export function file(path: string, options: FileLayerOptions = {}): ConfigSource
       const watcher = watchConfigFile(
         spec.path,
         (change) => {
-          if (change.digest !== lastDigest) onChange();
+          if (change.digest !== lastDigest?.()) onChange();
         },
         {
           emitInitial: true,
@@ -130,7 +135,8 @@ export async function readFileLayer(spec: FileSpec, optional: boolean, signal: A
   }
   const text = withoutBom(decodeConfigBytes(bytes, spec.path));
   const value = await parseConfigFormat(text, { format: spec.format, source: spec.path, maxDepth: spec.maxDepth, signal });
-  return { reading: { value, origins: fileOrigins(spec, text, value) }, digest: sha256Hex(bytes) };
+  let digest: string | undefined;
+  return { reading: { value, origins: fileOrigins(spec, text, value) }, digest: () => (digest ??= sha256Hex(bytes)) };
 }
 
 function fileOrigins(spec: FileSpec, text: string, value: Record<string, unknown>): Origins {
