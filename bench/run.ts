@@ -1,5 +1,5 @@
 // `npm run bench`: every benchmark (issue 6's, issue 13's scale question, issue 14's
-// formats) in one process run, printed as a table.
+// formats and layers) in one process run, printed as a table.
 // `npm run bench -- --json FILE` also writes the figures as JSON, to compare commits.
 // `--only 1,3` runs only those questions (for working on one).
 import { writeFile } from 'node:fs/promises';
@@ -8,6 +8,7 @@ import { benchArtifacts } from './artifacts.js';
 import { benchBurst } from './burst.js';
 import type { Figure } from './figure.js';
 import { benchFormats } from './formats.js';
+import { benchLayers } from './layers.js';
 import { benchMemory } from './memory.js';
 import { benchReadPath } from './read-path.js';
 import { benchReload } from './reload.js';
@@ -26,6 +27,7 @@ const questions: readonly { readonly question: number; readonly title: string; r
   // Its server runs in a child process, with a heap of its own.
   { question: 7, title: 'under load', run: benchUnderLoad },
   { question: 8, title: 'formats', run: benchFormats },
+  { question: 9, title: 'layers', run: benchLayers },
 ];
 
 interface Args {
