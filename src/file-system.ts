@@ -139,6 +139,9 @@ export async function readUpTo(fs: FileSystem, fd: number, limit: number, sizeHi
     chunks.push(chunk.subarray(0, bytesRead));
     total += bytesRead;
     signal?.throwIfAborted();
+    // A short read of a regular file is its end at that moment: no read that returns 0 to
+    // confirm it (one more round trip to the thread pool per file).
+    if (bytesRead < chunk.length) break;
   }
   return Buffer.concat(chunks, total);
 }
