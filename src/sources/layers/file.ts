@@ -73,6 +73,10 @@ export function file(path: string, options: FileLayerOptions = {}): ConfigSource
   return {
     name: `file:${spec.path}`,
     async read({ signal }) {
+      // Forgotten until this read succeeds: after a failed read, any content is news,
+      // even the bytes of the last good read (a broken file put back as it was).
+      lastDigest = undefined;
+      lastMissing = false;
       const read = await readFileLayer(spec, optional, signal);
       lastDigest = read.digest;
       lastMissing = read.digest === undefined;

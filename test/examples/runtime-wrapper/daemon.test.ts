@@ -286,11 +286,9 @@ describe('the runtime-wrapper daemon', () => {
     await eventually(async () => ((await daemon.request('GET', '/status')).body as { lastReloadSuccessful: boolean }).lastReloadSuccessful, 'the status to recover');
   });
 
-  // Expected to fail until the file() layer notices a fix that restores the bytes of its
-  // last good read: it compares a change with the digest of that read, which a failed
-  // read leaves as it was, so the fix looks like no change and the failure stays in
-  // /status until some other change or a SIGHUP.
-  it.fails('recovers when a broken config file is restored to exactly what it was', async () => {
+  // The file() layer compares a change with the bytes of its last read; a failed read
+  // must not leave the last good bytes there, or their return would look like no change.
+  it('recovers when a broken config file is restored to exactly what it was', async () => {
     await writeConfig({});
     const daemon = await startDaemonWith({ debug: false });
     await writeFile(configPath, '{"default-runtime": "runc", "runtimes": {');

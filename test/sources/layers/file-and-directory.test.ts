@@ -100,6 +100,25 @@ describe('file()', () => {
       stop?.();
     }
   });
+
+  it('watching: after a failed read, the bytes of the last good read put back are a change', async () => {
+    const path = join(dir, 'config.json');
+    await writeFile(path, '{"a":1}');
+    const source = file(path);
+    await source.read({ signal });
+    const changes = changeCounter();
+    const stop = source.watch?.(changes.onChange);
+    try {
+      await settle();
+      await writeFile(path, '{"a":');
+      await changes.until(1);
+      await expect(source.read({ signal })).rejects.toMatchObject({ code: 'ERR_PARSE' });
+      await writeFile(path, '{"a":1}');
+      await changes.until(2);
+    } finally {
+      stop?.();
+    }
+  });
 });
 
 describe('directory()', () => {
