@@ -113,6 +113,29 @@ describe('layered', () => {
     expect(origins?.explain('/s/deep')).toBeUndefined();
   });
 
+  it('asks a lower layer where its value is only when the shadowed values are read: a reload never scans a file for them', async () => {
+    let asked = 0;
+    const lower: ConfigSource = {
+      name: 'file:big',
+      read: () =>
+        Promise.resolve({
+          value: { port: 1 },
+          origins: {
+            explain: () => {
+              asked++;
+              return { layer: 'file', origin: { file: 'big', line: 1, column: 9 }, shadowed: [] };
+            },
+          },
+        }),
+    };
+    const { origins } = await layered([lower, layer('env', { port: '2' })]).read({ signal });
+    const provenance = origins?.explain('/port');
+    expect(provenance?.layer).toBe('env');
+    expect(asked).toBe(0);
+    expect(provenance?.shadowed).toStrictEqual([{ layer: 'file', origin: { file: 'big', line: 1, column: 9 }, value: 1 }]);
+    expect(asked).toBe(1);
+  });
+
   it('passes on the texts no higher layer replaced', async () => {
     const texts = (pointers: string[]): Partial<SourceReading> => ({ origins: { explain: () => undefined, texts: pointers } });
     const source = layered([layer('env', { a: '1', b: '2' }, texts(['/a', '/b'])), layer('file', { a: 5 })]);
