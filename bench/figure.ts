@@ -12,7 +12,7 @@ export interface Target {
 export interface Measured {
   /** Stable key of the row, to compare runs across commits (`reload.file.vs-sorted`). */
   readonly id: string;
-  /** The question it answers (1-5: issue 6; 6 and 7: issue 13). */
+  /** The question it answers (1-5: issue 6; 6 and 7: issue 13; 8 and 9: issue 14). */
   readonly question: number;
   readonly name: string;
   /** txconfig's figure. */
