@@ -9,6 +9,7 @@ import { escapeKey } from '../json/json-pointer.js';
 import { UNSAFE_KEYS } from '../json/plain-object.js';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { checkParsed, fastJsonObject, parseOrUndefined } from './fast-json-object.js';
+import { positionAt } from './text-position.js';
 
 /** Options of {@link parseJsonObject}. */
 export interface JsonParseOptions {
@@ -189,7 +190,7 @@ class Parser {
     if (this.#code() !== QUOTE) throw this.#error('expected a string key');
     const key = this.#parseString();
     if (UNSAFE_KEYS.has(key)) {
-      const { line, column } = this.#position(at);
+      const { line, column } = positionAt(this.#text, at);
       throw new UnsafeKeyError(this.#source, key, this.#pointer(), line, column);
     }
     if (Object.hasOwn(frame.value, key)) {
@@ -313,31 +314,8 @@ class Parser {
     return pointer;
   }
 
-  /** 1-based line and column (in code points) of `index`; CRLF, LF and CR end a line. */
-  #position(index: number): { line: number; column: number } {
-    const text = this.#text;
-    let line = 1;
-    let lineStart = 0;
-    for (let i = 0; i < index; i++) {
-      const c = text.charCodeAt(i);
-      if (c === LF || (c === CR && text.charCodeAt(i + 1) !== LF)) {
-        line++;
-        lineStart = i + 1;
-      }
-    }
-    // Computed only for errors, so the scan above costs nothing on the happy path.
-    let column = 1;
-    for (let i = lineStart; i < index; i++) {
-      const c = text.charCodeAt(i);
-      // The second half of a surrogate pair is the same character as the first.
-      if (c >= 0xdc00 && c <= 0xdfff && i > lineStart && isHighSurrogate(text.charCodeAt(i - 1))) continue;
-      column++;
-    }
-    return { line, column };
-  }
-
   #error(message: string, index = this.#pos): ParseError {
-    const { line, column } = this.#position(index);
+    const { line, column } = positionAt(this.#text, index);
     return new ParseError(this.#source, withCommentHint(this.#text, index, message), line, column);
   }
 }
@@ -351,10 +329,6 @@ function withCommentHint(text: string, index: number, message: string): string {
   const next = text.charCodeAt(index + 1);
   if (next !== SLASH && next !== STAR) return message;
   return `${message}, found a comment: JSON has no comments (a .json5 file may have them)`;
-}
-
-function isHighSurrogate(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
 }
 
 function isDigit(c: number): boolean {

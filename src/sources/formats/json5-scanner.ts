@@ -6,7 +6,7 @@
  * Internal to the JSON5 reader.
  */
 import { ParseError } from '../../errors.js';
-import { positionAt } from './text-position.js';
+import { positionAt } from '../text-position.js';
 
 // Character codes, named so the scanner reads as the grammar.
 const TAB = 0x09;

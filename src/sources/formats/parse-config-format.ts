@@ -15,7 +15,7 @@ import { locateInJson5, parseJson5Object } from './parse-json5-object.js';
 import { SMOL_TOML, tomlToJson, tomlValueOf } from './parse-toml-object.js';
 import { JS_YAML, parseYamlObject, yamlEventsOf } from './parse-yaml-object.js';
 import { parserLoader } from './parser-loader.js';
-import { positionAt, type TextPosition } from './text-position.js';
+import { positionAt, type TextPosition } from '../text-position.js';
 
 /** Options of {@link parseConfigFormat}. */
 export interface ParseConfigFormatOptions {

@@ -12,7 +12,7 @@ import { UnsafeKeyError } from '../../errors.js';
 import { toPointer } from '../../json/json-pointer.js';
 import { UNSAFE_KEYS, setMember } from '../../json/plain-object.js';
 import { Json5Scanner } from './json5-scanner.js';
-import { positionAt } from './text-position.js';
+import { positionAt } from '../text-position.js';
 
 /** Options of {@link parseJson5Object}. */
 export interface Json5ParseOptions {

@@ -11,7 +11,7 @@ import { ParseError, UnsafeKeyError } from '../../errors.js';
 import { toPointer } from '../../json/json-pointer.js';
 import { UNSAFE_KEYS, isPlainObject, setMember } from '../../json/plain-object.js';
 import type { ParserPackage } from './parser-loader.js';
-import { positionAt } from './text-position.js';
+import { positionAt } from '../text-position.js';
 import { isCollectionTag, resolveScalar, resolveTag, scalarKindOfTag } from './yaml-scalar.js';
 import {
   ALIAS,

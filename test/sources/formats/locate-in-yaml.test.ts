@@ -5,7 +5,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { locateInYaml } from '../../../src/sources/formats/locate-in-yaml.js';
 import { JS_YAML } from '../../../src/sources/formats/parse-yaml-object.js';
 import { parserLoader } from '../../../src/sources/formats/parser-loader.js';
-import { positionAt } from '../../../src/sources/formats/text-position.js';
+import { positionAt } from '../../../src/sources/text-position.js';
 import type { YamlEvents } from '../../../src/sources/formats/yaml-events.js';
 
 let yaml: YamlEvents;
