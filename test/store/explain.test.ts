@@ -3,6 +3,7 @@
 // reading are converted by the schema's type at their path, and one that does not
 // convert is a validation error naming its variable or flag.
 import { describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { ArgumentError, ConfigStore, defaults, layered, type ConfigSource, type Origin, type SourceReading } from '../../src/index.js';
 import { rejection } from '../helpers/rejection.js';
 
@@ -169,5 +170,14 @@ describe('text values of a reading', () => {
     const error = await rejection(ConfigStore.create({ schema, source: textLayer('env', { '/server/limits': ['{"__proto__":{"x":1}}', { env: 'L' }] }) }));
     expect(error).toMatchObject({ code: 'ERR_VALIDATION' });
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('stays text with a Standard Schema, which says no types: its own coercion decides', async () => {
+    const schema = z.object({ port: z.coerce.number().int().max(65535), name: z.string() });
+    const store = await ConfigStore.create({ schema, source: textLayer('env', { '/port': ['9090', { env: 'APP_PORT' }], '/name': ['007', { env: 'APP_NAME' }] }) });
+    expect(store.load().config).toStrictEqual({ port: 9090, name: '007' });
+    await store.close();
+    const error = await rejection(ConfigStore.create({ schema, source: textLayer('env', { '/port': ['70000', { env: 'APP_PORT' }], '/name': ['x', { env: 'APP_NAME', file: '.env' }] }) }));
+    expect((error as { issues: { message: string }[] }).issues[0]?.message).toContain('environment variable APP_PORT');
   });
 });

@@ -267,3 +267,29 @@ describe('layered, over generated stacks', () => {
     expect(Object.keys(Object.prototype)).toStrictEqual([]);
   });
 });
+
+describe('defaults', () => {
+  it('is a copy, frozen: changing the value later changes nothing', async () => {
+    const value = { server: { port: 8080 }, tags: ['a'] };
+    const source = defaults(value);
+    value.server.port = 1;
+    value.tags.push('b');
+    const reading = await source.read({ signal });
+    expect(reading.value).toStrictEqual({ server: { port: 8080 }, tags: ['a'] });
+    expect(Object.isFrozen((reading.value as { server: object }).server)).toBe(true);
+    expect(reading.origins?.explain('/server/port')).toStrictEqual({ layer: 'defaults', origin: {}, shadowed: [] });
+    expect(reading.origins?.explain('/server/host')).toBeUndefined();
+    expect(reading.origins?.explain('no pointer')).toBeUndefined();
+  });
+
+  it('refuses what is not a plain object of JSON data, and keys that pollute prototypes', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    for (const value of [[1], new Date(), null, { f: () => 1 }, cyclic]) {
+      expect(() => defaults(value as Record<string, unknown>)).toThrow(expect.objectContaining({ code: 'ERR_ARGUMENT', argument: 'value' }) as Error);
+    }
+    for (const text of ['{"__proto__":{"x":1}}', '{"a":[{"constructor":1}]}', '{"a":{"prototype":1}}']) {
+      expect(() => defaults(JSON.parse(text) as Record<string, unknown>)).toThrow(expect.objectContaining({ code: 'ERR_UNSAFE_KEY' }) as Error);
+    }
+  });
+});
