@@ -4,8 +4,10 @@
  * layer's; a recipe overlays the paths it wrote (the `update` layer) on what was there.
  * Cheap to build (one object per reload, the recipe's paths), answered per path on demand.
  */
+import { ArgumentError } from '../errors.js';
 import { escapeKey, parsePointer, toPointer } from '../json/json-pointer.js';
-import type { Origins, Provenance } from '../origin.js';
+import { valueAt } from '../json/value-at.js';
+import type { Explanation, Origins, Provenance } from '../origin.js';
 
 /** Overlays kept as a chain before they are folded into one set of paths. */
 const MAX_CHAIN = 16;
@@ -75,4 +77,18 @@ function isAtOrUnder(pointer: string, paths: ReadonlySet<string>): boolean {
     if (paths.has(prefix)) return true;
   }
   return false;
+}
+
+/**
+ * What `store.explain(pointer)` answers: the value at `pointer` in `config` (the live
+ * one) and where it came from.
+ * @throws {ArgumentError} `ERR_ARGUMENT` naming `pointer` when it is not a JSON Pointer or `config` has no value there
+ */
+export function explainValue(config: unknown, provenance: ConfigProvenance | undefined, pointer: string): Explanation {
+  const keys = typeof pointer === 'string' ? parsePointer(pointer) : undefined;
+  if (keys === undefined) throw new ArgumentError('pointer', `must be a JSON Pointer ('' or starting with '/'), got ${JSON.stringify(pointer)}`);
+  const at = valueAt(config, keys);
+  if (at.kind !== 'found') throw new ArgumentError('pointer', `the live config has no value at ${pointer || "'' (the root)"}`);
+  const found = provenance?.explain(pointer) ?? whole('initial');
+  return { pointer, value: at.value, layer: found.layer, origin: found.origin, shadowed: found.shadowed };
 }

@@ -4,7 +4,7 @@
  * that the store's close aborts, watching it, closing it. The contract lives beside the
  * store that consumes it; the sources that implement it live in `src/sources/`.
  */
-import { ArgumentError } from '../errors.js';
+import { ArgumentError, ReloadError } from '../errors.js';
 import { describeValue } from '../internal/argument-checks.js';
 import type { Origins } from '../origin.js';
 
@@ -73,6 +73,18 @@ export class SourceBinding {
       throw new TypeError(`source ${this.name}: read() must resolve to { value }, got ${describeValue(reading)}`);
     }
     return reading;
+  }
+
+  /**
+   * Reads the source for the cold start.
+   * @throws {ReloadError} `ERR_LOAD` (the source could not be read) or `ERR_ABORTED` (`signal` aborted)
+   */
+  async readAtColdStart(signal: AbortSignal | undefined): Promise<SourceReading> {
+    try {
+      return await this.read(signal);
+    } catch (error) {
+      throw new ReloadError(signal?.aborted === true ? 'ERR_ABORTED' : 'ERR_LOAD', [{ participant: null, phase: 'load', error }]);
+    }
   }
 
   /** The source's kind, for a reading without origins: `file` for `file:/etc/app.json`, else its name. */

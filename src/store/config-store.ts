@@ -2,16 +2,14 @@ import { Immer, enablePatches, freeze } from 'immer';
 import type { Artifact } from '../artifacts/artifact.js';
 import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ExternalRoot, GcReport } from '../artifacts/gc-report.js';
-import { ArgumentError, ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
+import { ConfigurationError, InternalError, ReloadError, hasErrorCode, isReloadError, type ReloadFailure } from '../errors.js';
 import { checkFunction, checkOptionalBoolean, checkOptionalSignal } from '../internal/argument-checks.js';
 import { log } from '../internal/debug.js';
 import { Subscribers, type ChangeListener } from '../pipeline/subscribers.js';
 import type { ConfigInputOf, ConfigOf, ConfigSchema } from '../schema/schema-types.js';
 import { compileValidator, isStandardSchema } from '../schema/validator.js';
 import { compileTextConversion } from '../schema/text-conversion.js';
-import type { ConfigProvenance } from '../pipeline/config-provenance.js';
-import { valueAt } from '../json/value-at.js';
-import { parsePointer } from '../json/json-pointer.js';
+import { explainValue, type ConfigProvenance } from '../pipeline/config-provenance.js';
 import type { Explanation } from '../origin.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import { checkParticipants, type DerivedOf, type Participant } from '../transaction/participant.js';
@@ -145,7 +143,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     const signalOption = options.signal === undefined ? {} : { signal: options.signal };
     let result: ReloadCommitted<C, DerivedOf<P>>;
     try {
-      const reading = source === undefined ? { value: options.initial } : await readAtColdStart(source, options.signal);
+      const reading = source === undefined ? { value: options.initial } : await source.readAtColdStart(options.signal);
       result = await store.#reloadReading(reading, source?.layer ?? 'initial', signalOption);
     } catch (error) {
       // The caller never gets this store: the source it was given is closed here.
@@ -208,12 +206,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * ```
    */
   explain(pointer: string): Explanation {
-    const keys = typeof pointer === 'string' ? parsePointer(pointer) : undefined;
-    if (keys === undefined) throw new ArgumentError('pointer', `must be a JSON Pointer ('' or starting with '/'), got ${JSON.stringify(pointer)}`);
-    const at = valueAt(this.load().config, keys);
-    if (at.kind !== 'found') throw new ArgumentError('pointer', `the live config has no value at ${pointer || "'' (the root)"}`);
-    const provenance = this.#provenance?.explain(pointer) ?? { layer: 'initial', origin: {}, shadowed: [] };
-    return { pointer, value: at.value, layer: provenance.layer, origin: provenance.origin, shadowed: provenance.shadowed };
+    return explainValue(this.load().config, this.#provenance, pointer);
   }
 
   /**
@@ -499,16 +492,4 @@ function* rootsOf(artifacts: readonly Artifact[], kind: 'live' | 'pin' | 'transa
 
 function closedError(): ReloadError {
   return new ReloadError('ERR_CLOSED', [{ participant: null, phase: 'wait', error: new Error('the store is closed') }], 'the store is closed');
-}
-
-/**
- * Reads the source for the cold start.
- * @throws {ReloadError} `ERR_LOAD` (the source could not be read) or `ERR_ABORTED` (the signal)
- */
-async function readAtColdStart(source: SourceBinding, signal: AbortSignal | undefined): Promise<SourceReading> {
-  try {
-    return await source.read(signal);
-  } catch (error) {
-    throw new ReloadError(signal?.aborted === true ? 'ERR_ABORTED' : 'ERR_LOAD', [{ participant: null, phase: 'load', error }]);
-  }
 }
