@@ -13,8 +13,12 @@ import type { JsonSchema } from './schema-types.js';
 
 /** What the schema says of one path: the types it takes, or that it does not declare it. */
 export type PathTypes =
-  /** Declared, taking these JSON types (`integer` included); `any` when nothing constrains it. */
-  | { readonly declared: true; readonly types: ReadonlySet<string> | 'any' }
+  /**
+   * Declared, taking these JSON types (`integer` included; `any` when nothing constrains
+   * it), and these exact strings (from `const` and `enum`, which alone do not make the
+   * path a string: `anyOf: [{ type: 'integer' }, { const: 'auto' }]` takes `4` and `'auto'`).
+   */
+  | { readonly declared: true; readonly types: ReadonlySet<string> | 'any'; readonly literals: ReadonlySet<string> }
   /** Not declared by the schema (an open object's unknown member, or a member it forbids). */
   | { readonly declared: false };
 
@@ -48,7 +52,7 @@ export function compileTextConversion(schema: JsonSchema): TextConversion {
         if (origin.flag !== undefined) issues.push({ path: pointer, message: `unknown flag ${origin.flag}: the schema has no setting ${pointer}`, keyword: 'additionalProperties' });
         continue;
       }
-      const result = convertText(text, types.types);
+      const result = convertText(text, types.types, types.literals);
       if (result.ok) converted = replaceAt(converted, keys, result.value, owned);
       else issues.push({ path: pointer, message: `${input}=${JSON.stringify(text)} is not ${describeTypes(types.types)}`, keyword: 'type' });
     }
@@ -66,7 +70,8 @@ export function pathTypes(root: JsonSchema, keys: readonly string[]): PathTypes 
     if (next.length === 0) return { declared: false };
     schemas = next.flatMap((schema) => expand(schema, root, 0));
   }
-  return { declared: true, types: typesOf(schemas) };
+  const literals = new Set<string>();
+  return { declared: true, types: typesOf(schemas, literals), literals };
 }
 
 const MAX_REF_DEPTH = 32;
@@ -87,14 +92,42 @@ function expand(schema: JsonSchema, root: JsonSchema, depth: number): JsonSchema
   return out;
 }
 
-function resolveRef(root: JsonSchema, pointer: string): JsonSchema | undefined {
+/**
+ * The subschema a local `$ref` fragment names: a JSON Pointer (percent-decoded, as a URI
+ * fragment is), or a plain name (`$anchor`, or an `$id` of `#name`). `undefined` when it
+ * names nothing: the path then says no type.
+ */
+function resolveRef(root: JsonSchema, fragment: string): JsonSchema | undefined {
+  let decoded: string;
+  try {
+    decoded = decodeURIComponent(fragment);
+  } catch {
+    // Not a valid percent-encoding: ajv compiled the schema, so this ref is never used.
+    return undefined;
+  }
+  if (decoded !== '' && !decoded.startsWith('/')) return findAnchor(root, decoded, 0);
+  const keys = parsePointer(decoded);
+  if (keys === undefined) return undefined;
   let node: unknown = root;
-  for (const key of parsePointer(pointer) ?? []) {
+  for (const key of keys) {
     if (!isPlainObject(node) && !Array.isArray(node)) return undefined;
     node = (node as Record<string, unknown>)[key];
   }
   return typeof node === 'boolean' || isPlainObject(node) ? node : undefined;
 }
+
+/** The schema whose `$anchor` is `name` (or whose `$id` is `#name`), searched depth first. */
+function findAnchor(node: unknown, name: string, depth: number): JsonSchema | undefined {
+  if (depth > MAX_ANCHOR_DEPTH || (typeof node !== 'object' || node === null)) return undefined;
+  if (isPlainObject(node) && (node.$anchor === name || node.$id === `#${name}`)) return node;
+  for (const child of Array.isArray(node) ? node : Object.values(node)) {
+    const found = findAnchor(child, name, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+const MAX_ANCHOR_DEPTH = 64;
 
 /** The schemas that apply to member `key` under `schema`; none when it does not declare it. */
 function childSchemas(schema: JsonSchema, key: string): JsonSchema[] {
@@ -128,10 +161,17 @@ function safeTest(pattern: string, key: string): boolean {
   }
 }
 
-/** The union of the types the schemas take; `any` when one of them does not say. */
-function typesOf(schemas: readonly JsonSchema[]): ReadonlySet<string> | 'any' {
+/**
+ * The union of the types the schemas take; `any` when none of them says. The strings of
+ * `const` and `enum` go to `literals`, not to the types: they are values, not the type.
+ */
+function typesOf(schemas: readonly JsonSchema[], literals: Set<string>): ReadonlySet<string> | 'any' {
   const types = new Set<string>();
   let constrained = false;
+  const addValue = (value: unknown): void => {
+    if (typeof value === 'string') literals.add(value);
+    else types.add(jsonType(value));
+  };
   for (const schema of schemas) {
     if (typeof schema === 'boolean') continue;
     const s = schema as Record<string, unknown>;
@@ -142,10 +182,10 @@ function typesOf(schemas: readonly JsonSchema[]): ReadonlySet<string> | 'any' {
       for (const type of s.type) types.add(String(type));
       constrained = true;
     } else if (Object.hasOwn(s, 'const')) {
-      types.add(jsonType(s.const));
+      addValue(s.const);
       constrained = true;
     } else if (Array.isArray(s.enum)) {
-      for (const value of s.enum) types.add(jsonType(value));
+      for (const value of s.enum) addValue(value);
       constrained = true;
     }
   }
@@ -162,11 +202,13 @@ type Converted = { readonly ok: true; readonly value: unknown } | { readonly ok:
 
 /**
  * `text` as the first of `types` it is: a string stays text where the schema takes a
- * string (or says nothing); otherwise integer, number, boolean (`true`/`false`, `1`/`0`),
- * null (`null`), object and array (JSON text, unsafe keys refused) are tried in that order.
+ * string (or says nothing), or names it among its exact strings (`literals`); otherwise
+ * integer, number, boolean (`true`/`false`, `1`/`0`), null (`null`), object and array
+ * (JSON text, unsafe keys refused) are tried in that order. A text that is none of them
+ * stays text when the schema has exact strings: validation then names the ones it takes.
  */
-export function convertText(text: string, types: ReadonlySet<string> | 'any'): Converted {
-  if (types === 'any' || types.has('string')) return { ok: true, value: text };
+export function convertText(text: string, types: ReadonlySet<string> | 'any', literals: ReadonlySet<string> = new Set()): Converted {
+  if (types === 'any' || types.has('string') || literals.has(text)) return { ok: true, value: text };
   const trimmed = text.trim();
   if ((types.has('integer') || types.has('number')) && /^[+-]?(?:\d+\.?\d*(?:[eE][+-]?\d+)?|\.\d+(?:[eE][+-]?\d+)?)$/.test(trimmed)) {
     const value = Number(trimmed);
@@ -182,7 +224,7 @@ export function convertText(text: string, types: ReadonlySet<string> | 'any'): C
     const value = parseJsonText(trimmed);
     if (value !== undefined && ((types.has('object') && isPlainObject(value)) || (types.has('array') && Array.isArray(value)))) return { ok: true, value };
   }
-  return { ok: false };
+  return literals.size > 0 ? { ok: true, value: text } : { ok: false };
 }
 
 /** JSON text as a value, or `undefined` when it is not JSON or holds an unsafe key. */

@@ -114,6 +114,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * @throws {ConfigurationError} `ERR_SCHEMA` (the schema does not compile)
    * @throws {ArgumentError} `ERR_ARGUMENT` (no options object, `artifacts` that is not an ArtifactStore, participants without a unique, non-empty name or without `prepare`, a bad `signal`)
    * @throws {ReloadError} `ERR_VALIDATION`, `ERR_UNSAFE_KEY`, `ERR_PREPARE`, `ERR_ABORTED`; `ERR_LOAD` when the `source` cannot be read (a `ConflictError`, a `ParseError`… as its cause); `ERR_COMMIT` when a commit hook failed
+   * @throws whatever the `source`'s `watch()` throws (the store and the source are closed first)
    * @example
    * ```ts
    * const store = await ConfigStore.create({ schema, initial: await readConfigFile('config.json') });
@@ -160,7 +161,15 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       });
       throw result.error;
     }
-    store.#watchSource();
+    try {
+      store.#watchSource();
+    } catch (error) {
+      // The caller never gets this store: close it (and its source) before reporting.
+      await store.close().catch((closing: unknown) => {
+        log.store('closing the store whose source could not be watched failed too: %O', closing);
+      });
+      throw error;
+    }
     return store;
   }
 

@@ -7,7 +7,7 @@ import type { Origins } from '../../src/origin.js';
 
 const types = (schema: unknown, pointer: string): unknown => {
   const result = pathTypes(schema as JsonSchema, pointer === '' ? [] : pointer.slice(1).split('/'));
-  return result.declared ? (result.types === 'any' ? 'any' : [...result.types].sort()) : 'undeclared';
+  return result.declared ? (result.types === 'any' ? 'any' : [...result.types, ...[...result.literals].map((text) => `'${text}'`)].sort()) : 'undeclared';
 };
 
 describe('pathTypes', () => {
@@ -36,8 +36,8 @@ describe('pathTypes', () => {
       properties: { port: { $ref: '#/$defs/port' }, mode: { enum: ['a', 1, null, [1], { a: 1 }] }, both: { allOf: [{ type: 'number' }], oneOf: [{ type: 'boolean' }] }, remote: { $ref: 'other.json#/x' }, loop: { $ref: '#/$defs/loop' }, missing: { $ref: '#/$defs/none' } },
       additionalProperties: false,
     };
-    expect(types(schema, '/port')).toStrictEqual(['integer', 'string']);
-    expect(types(schema, '/mode')).toStrictEqual(['array', 'null', 'number', 'object', 'string']);
+    expect(types(schema, '/port')).toStrictEqual(["'auto'", 'integer']);
+    expect(types(schema, '/mode')).toStrictEqual(["'a'", 'array', 'null', 'number', 'object']);
     expect(types(schema, '/both')).toStrictEqual(['boolean', 'number']);
     expect(types(schema, '/remote')).toBe('any');
     expect(types(schema, '/loop')).toBe('any');
@@ -59,6 +59,13 @@ describe('convertText', () => {
     const result = convertText(text, new Set(names));
     return result.ok ? result.value : 'refused';
   };
+
+  it('converts by the other types where the strings are only exact values (const, enum), and keeps those values as text', () => {
+    expect(convertText('4', new Set(['integer']), new Set(['auto']))).toStrictEqual({ ok: true, value: 4 });
+    expect(convertText('auto', new Set(['integer']), new Set(['auto']))).toStrictEqual({ ok: true, value: 'auto' });
+    // Neither: left as text, for validation to name what the schema takes.
+    expect(convertText('many', new Set(['integer']), new Set(['auto']))).toStrictEqual({ ok: true, value: 'many' });
+  });
 
   it('keeps text where the schema takes a string or says nothing', () => {
     expect(convertText('0042', 'any')).toStrictEqual({ ok: true, value: '0042' });

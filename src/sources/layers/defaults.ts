@@ -4,8 +4,8 @@
  */
 import { ArgumentError, UnsafeKeyError, hasErrorCode } from '../../errors.js';
 import { copyJson } from '../../json/checked-json.js';
-import { parsePointer, toPointer } from '../../json/json-pointer.js';
-import { UNSAFE_KEYS, isPlainObject } from '../../json/plain-object.js';
+import { parsePointer } from '../../json/json-pointer.js';
+import { isPlainObject } from '../../json/plain-object.js';
 import { describeValue } from '../../internal/argument-checks.js';
 import type { ConfigSource, SourceReading } from '../../store/config-source.js';
 import { valueAt } from '../../json/value-at.js';
@@ -36,11 +36,14 @@ export function defaults(value: Record<string, unknown>): ConfigSource {
   try {
     frozen = copyJson(value, { freeze: true }) as Record<string, unknown>;
   } catch (error) {
-    if (hasErrorCode(error, 'ERR_UNSAFE_KEY')) throw error;
+    // The copy refuses unsafe keys as a value given to reload() would be; name this input.
+    if (hasErrorCode(error, 'ERR_UNSAFE_KEY')) {
+      // An UnsafeKeyError of any installed copy of txconfig: its data, not its class.
+      const { key, pointer } = error as unknown as { readonly key: string; readonly pointer: string };
+      throw new UnsafeKeyError('defaults()', key, pointer);
+    }
     throw new ArgumentError('value', 'must be JSON data', { cause: error });
   }
-  // On the copy: it is acyclic, and its keys are the ones that will be used.
-  refuseUnsafeKeys(frozen, []);
   const reading: SourceReading = {
     value: frozen,
     origins: {
@@ -56,22 +59,4 @@ export function defaults(value: Record<string, unknown>): ConfigSource {
   };
   defaultSources.add(source);
   return source;
-}
-
-/** @throws {UnsafeKeyError} for the first unsafe key found, depth first */
-function refuseUnsafeKeys(value: unknown, keys: string[]): void {
-  if (Array.isArray(value)) {
-    value.forEach((item: unknown, index) => {
-      keys.push(String(index));
-      refuseUnsafeKeys(item, keys);
-      keys.pop();
-    });
-  } else if (isPlainObject(value)) {
-    for (const key of Object.keys(value)) {
-      if (UNSAFE_KEYS.has(key)) throw new UnsafeKeyError('defaults()', key, toPointer(keys));
-      keys.push(key);
-      refuseUnsafeKeys(value[key], keys);
-      keys.pop();
-    }
-  }
 }

@@ -75,7 +75,16 @@ export function directory(path: string, options: DirectoryOptions = {}): ConfigS
     name: `directory:${dir}`,
     async read({ signal }) {
       for (let attempt = 1; ; attempt++) {
-        const before = await directoryState(dir, selects, optional);
+        let before: DirectoryState;
+        try {
+          before = await directoryState(dir, selects, optional);
+        } catch (error) {
+          lastState = failureKey(error);
+          throw error;
+        }
+        // What this read used, even when one of its files fails to parse: the watch
+        // reports a change from here, not the same broken state again at every poll.
+        lastState = before.key;
         const entries: StackEntry[] = [];
         for (const name of before.names) {
           const spec = fileSpec(join(dir, name), limits, 'directory');
@@ -84,39 +93,52 @@ export function directory(path: string, options: DirectoryOptions = {}): ConfigS
           entries.push({ layer: 'directory', reading: read.reading, exempt: false });
         }
         const after = await directoryState(dir, selects, optional);
-        if (after.key === before.key) {
-          lastState = after.key;
-          return { value: mergeStack(entries, 'override'), origins: stackOrigins(entries) };
-        }
+        if (after.key === before.key) return { value: mergeStack(entries, 'override'), origins: stackOrigins(entries) };
         if (attempt >= CONSISTENT_READ_ATTEMPTS) throw new ConfigFileError('ERR_FILE_ACCESS', dir, `the directory kept changing while it was read (${CONSISTENT_READ_ATTEMPTS} attempts)`);
         log.sources('%s changed while it was read; reading it again', dir);
       }
     },
     watch(onChange) {
+      // One check at a time; a request during one runs another after it (it may have
+      // looked before the change). Nothing is reported once stopped.
       let checking = false;
+      let again = false;
+      let stopped = false;
       const check = (): void => {
-        if (checking) return;
+        if (stopped) return;
+        if (checking) {
+          again = true;
+          return;
+        }
         checking = true;
-        directoryState(dir, selects, optional)
+        void directoryState(dir, selects, optional)
           .then(
-            (state) => {
-              if (state.key !== lastState) onChange();
-            },
-            (error: unknown) => {
-              log.sources('%s: checking the directory failed: %O', dir, error);
-              // The reload reads it and reports the failure in the store's status.
-              onChange();
-            },
+            (state) => state.key,
+            (error: unknown) => failureKey(error),
           )
+          .then((key) => {
+            if (stopped || key === lastState) return;
+            try {
+              onChange();
+            } catch (error) {
+              log.sources('%s: onChange threw: %O', dir, error);
+            }
+          })
           .finally(() => {
             checking = false;
+            if (again) {
+              again = false;
+              check();
+            }
           });
       };
       const onError = (error: unknown): void => {
         log.sources('%s: watch failed: %O', dir, error);
         check();
       };
-      // The directory's own entries, and the directory itself being replaced (its parent's watch).
+      // The directory's own entries, and the directory itself being replaced (its parent's
+      // watch). Either may be impossible for now (a parent that does not exist yet): the
+      // poll tries again.
       let inner: FSWatcher | undefined;
       const watchInner = (): void => {
         inner?.close();
@@ -128,31 +150,56 @@ export function directory(path: string, options: DirectoryOptions = {}): ConfigS
           if (!hasErrorCode(fileError(dir, error), 'ERR_FILE_NOT_FOUND')) log.sources('cannot watch %s: %O', dir, error);
         }
       };
+      let outer: PathWatch | undefined;
+      const watchOuter = (): void => {
+        if (outer !== undefined) return;
+        try {
+          outer = new PathWatch(dir, {
+            fs: defaultFileSystem,
+            persistent: false,
+            onEvent: () => {
+              watchInner();
+              check();
+            },
+            onError,
+          });
+        } catch (error) {
+          log.sources('cannot watch the parent of %s yet: %O', dir, error);
+        }
+      };
       watchInner();
-      const outer = new PathWatch(dir, {
-        fs: defaultFileSystem,
-        persistent: false,
-        onEvent: () => {
-          watchInner();
-          check();
-        },
-        onError,
-      });
-      const poll = setInterval(check, POLL_MS);
+      watchOuter();
+      const poll = setInterval(() => {
+        watchOuter();
+        if (inner === undefined) watchInner();
+        check();
+      }, POLL_MS);
       poll.unref();
       // A change between the last read and this watch raised no event: compare now.
       check();
       return () => {
+        stopped = true;
         clearInterval(poll);
-        outer.close();
+        outer?.close();
         inner?.close();
       };
     },
   };
 }
 
+/** The selected names of a directory, in order, and a key naming each one's identity and version. */
+interface DirectoryState {
+  readonly names: readonly string[];
+  readonly key: string;
+}
+
+/** The key of a directory that could not be listed: the same failure is the same state. */
+function failureKey(error: unknown): string {
+  return `failed:${hasErrorCode(error, 'ERR_FILE_NOT_FOUND', 'ERR_FILE_ACCESS', 'ERR_FILE_TYPE') ? error.code : 'other'}`;
+}
+
 /** The selected names in order, and a key naming each one's identity and version. */
-async function directoryState(dir: string, selects: (name: string) => boolean, optional: boolean): Promise<{ names: string[]; key: string }> {
+async function directoryState(dir: string, selects: (name: string) => boolean, optional: boolean): Promise<DirectoryState> {
   let listed: string[];
   try {
     listed = await readdir(dir);

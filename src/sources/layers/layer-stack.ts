@@ -76,15 +76,25 @@ function mergeInto(lower: Record<string, unknown>, higher: Record<string, unknow
  * @throws {ConflictError} naming the highest such reading below and this one
  */
 function checkOverlap(entries: readonly StackEntry[], index: number, keys: readonly string[]): void {
+  const pointer = toPointer(keys);
+  const higher = entries[index] as StackEntry;
+  if (isDefaultAt(higher, pointer)) return;
   for (let below = index - 1; below >= 0; below--) {
     const entry = entries[below] as StackEntry;
     const at = valueAt(entry.reading.value, keys);
     if (at.kind === 'absent') continue;
-    if (entry.exempt) continue;
-    const pointer = toPointer(keys);
-    const higher = entries[index] as StackEntry;
+    if (entry.exempt || isDefaultAt(entry, pointer)) continue;
     throw new ConflictError(pointer, sideOf(entry, pointer), sideOf(higher, pointer));
   }
+}
+
+/**
+ * True when the entry's value at `pointer` is a default: the entry is `defaults()`, or a
+ * nested `layered()` whose value there came from its own `defaults()`. Asked only where
+ * two readings overlap under `conflicts: 'reject'`.
+ */
+function isDefaultAt(entry: StackEntry, pointer: string): boolean {
+  return entry.exempt || entry.reading.origins?.explain(pointer)?.layer === 'defaults';
 }
 
 function sideOf(entry: StackEntry, pointer: string): Omit<LayerValue, 'value'> {
@@ -121,7 +131,8 @@ function explainStack(entries: readonly StackEntry[], pointer: string): Provenan
     // find its own position by scanning its whole text each time.
     return withShadowedWhenRead(provenance?.layer ?? entry.layer, provenance?.origin ?? {}, () => [
       ...(provenance?.shadowed ?? []),
-      ...(at.kind === 'cut' ? [] : valuesBelow(entries, index, keys, pointer)),
+      // Below a JSON text that replaced an object above the path too: what it replaced.
+      ...valuesBelow(entries, index, keys, pointer),
     ]);
   }
   return undefined;

@@ -82,11 +82,22 @@ export function layered(layers: readonly ConfigSource[], options: LayeredOptions
     },
     watch(onChange) {
       const burst = burstCoalescer(debounceMs, onChange);
-      const stops = own.map((layer) => layer.watch?.(burst.touch));
-      return () => {
+      const stops: (() => void)[] = [];
+      const stopAll = (): void => {
         burst.stop();
-        for (const stop of stops) stop?.();
+        for (const stop of stops) stop();
       };
+      try {
+        for (const layer of own) {
+          const stop = layer.watch?.(burst.touch);
+          if (stop !== undefined) stops.push(stop);
+        }
+      } catch (error) {
+        // No half-started watch: the layers already watching stop again.
+        stopAll();
+        throw error;
+      }
+      return stopAll;
     },
     async close() {
       const results = await Promise.allSettled(own.map((layer) => layer.close?.() ?? Promise.resolve()));
