@@ -23,6 +23,7 @@ export const ERROR_CODES = [
   'ERR_NOT_CONFIGURED',
   'ERR_MISSING_DEPENDENCY',
   'ERR_CONFLICT',
+  'ERR_SECRET',
   'ERR_INTERNAL',
   'ERR_PARSE',
   'ERR_UNSAFE_KEY',
@@ -131,7 +132,7 @@ export class ValidationError extends TxConfigError {
 }
 
 /** Where in a transaction a failure happened. */
-export type FailurePhase = 'load' | 'wait' | 'update' | 'validate' | 'prepare' | 'rollback' | 'commit' | 'close';
+export type FailurePhase = 'load' | 'wait' | 'update' | 'resolve' | 'validate' | 'prepare' | 'rollback' | 'commit' | 'close';
 
 /** One failure inside a transaction. */
 export interface ReloadFailure {
@@ -144,14 +145,14 @@ export interface ReloadFailure {
 }
 
 /** Codes a {@link ReloadError} can carry. */
-export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_UNSAFE_KEY' | 'ERR_PREPARE' | 'ERR_ABORTED' | 'ERR_COMMIT' | 'ERR_LOAD' | 'ERR_ROLLBACK' | 'ERR_CLOSED' | 'ERR_INTERNAL';
+export type ReloadErrorCode = 'ERR_VALIDATION' | 'ERR_UNSAFE_KEY' | 'ERR_SECRET' | 'ERR_PREPARE' | 'ERR_ABORTED' | 'ERR_COMMIT' | 'ERR_LOAD' | 'ERR_ROLLBACK' | 'ERR_CLOSED' | 'ERR_INTERNAL';
 
 /**
  * A reload did not happen (or, with code `ERR_COMMIT`, happened but a commit hook failed).
  *
  * `code` is the kind of the first failure: `ERR_VALIDATION` (schema), `ERR_PREPARE`
  * (a participant), `ERR_UNSAFE_KEY` (a `__proto__`, `constructor` or `prototype` key in
- * the candidate), `ERR_ABORTED` (the signal), `ERR_LOAD` (the load function of
+ * the candidate), `ERR_SECRET` (a secret reference could not be resolved: phase `resolve`), `ERR_ABORTED` (the signal), `ERR_LOAD` (the load function of
  * `requestReload`), `ERR_COMMIT` (a commit hook threw after the swap), `ERR_ROLLBACK`
  * (an explicit rollback or abort whose rollback hooks failed: a participant may be left
  * half undone), `ERR_CLOSED` (the store is closed), `ERR_INTERNAL` (a bug of txconfig's).
@@ -189,7 +190,7 @@ export function isReloadError(value: unknown): value is ReloadError {
   return hasErrorCode(value, ...RELOAD_ERROR_CODES) && Array.isArray((value as { failures?: unknown }).failures);
 }
 
-const RELOAD_ERROR_CODES: readonly ReloadErrorCode[] = ['ERR_VALIDATION', 'ERR_UNSAFE_KEY', 'ERR_PREPARE', 'ERR_ABORTED', 'ERR_COMMIT', 'ERR_LOAD', 'ERR_ROLLBACK', 'ERR_CLOSED', 'ERR_INTERNAL'];
+const RELOAD_ERROR_CODES: readonly ReloadErrorCode[] = ['ERR_VALIDATION', 'ERR_UNSAFE_KEY', 'ERR_SECRET', 'ERR_PREPARE', 'ERR_ABORTED', 'ERR_COMMIT', 'ERR_LOAD', 'ERR_ROLLBACK', 'ERR_CLOSED', 'ERR_INTERNAL'];
 
 /** A transaction method was called in a state that does not allow it. Code `ERR_TXN_STATE`. */
 export class TransactionStateError extends TxConfigError {
@@ -314,6 +315,30 @@ export class InternalError extends TxConfigError {
 
   constructor(message: string, options?: { cause?: unknown }) {
     super('ERR_INTERNAL', `internal error (a bug of txconfig's): ${message}`, options);
+  }
+}
+
+/**
+ * A secret reference (`{ "$secret": "file:/run/secrets/db_password" }`) could not be
+ * resolved: no resolver for its scheme, a file outside the allowed roots or through a
+ * symlink that leaves them, missing, empty or too large, an environment variable that is
+ * not set. Code `ERR_SECRET`. Names the reference and where it sits, never a value; a
+ * reload that meets it is rejected with a `ReloadError` of the same code (phase `resolve`).
+ */
+export class SecretError extends TxConfigError {
+  /** Always `'SecretError'`, for logs and stack traces; branch on `code` or `instanceof` instead. */
+  override name = 'SecretError';
+  /** Always `ERR_SECRET`. */
+  declare readonly code: 'ERR_SECRET';
+  /** The reference as written (`file:/run/secrets/db_password`, `env:API_KEY`). */
+  readonly reference: string;
+  /** JSON Pointer of the `{ "$secret": … }` object in the config. */
+  readonly pointer: string;
+
+  constructor(reference: string, pointer: string, message: string, options?: { cause?: unknown }) {
+    super('ERR_SECRET', `secret ${reference || '(no scheme)'} at ${pointer || '/'}: ${message}`, options);
+    this.reference = reference;
+    this.pointer = pointer;
   }
 }
 

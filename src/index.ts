@@ -13,6 +13,7 @@ export {
   ConfigurationError,
   MissingDependencyError,
   ConflictError,
+  SecretError,
   ArgumentError,
   InternalError,
   ConfigFileError,
@@ -36,6 +37,8 @@ export type {
 export { ConfigStore } from './store/config-store.js';
 export type { ReloadOptions, ChangeListener, CollectGarbageOptions, StoreConfig, StoreDerived } from './store/config-store.js';
 export type { CommonCreateOptions, CreateOptions } from './store/create-options.js';
+export type { SecretOptions } from './store/store-secrets.js';
+export type { SecretResolver, SecretReference } from './pipeline/resolve-secrets.js';
 export type { ConfigSource, SourceReading } from './store/config-source.js';
 export type { Origin, Origins, Provenance, LayerValue, Explanation } from './origin.js';
 export type { Snapshot, CandidateSnapshot } from './snapshot/snapshot.js';
@@ -115,3 +118,9 @@ export { env } from './sources/layers/env.js';
 export type { EnvOptions } from './sources/layers/env.js';
 export { argv } from './sources/layers/argv.js';
 export type { ArgvOptions } from './sources/layers/argv.js';
+
+// -- secrets (DESIGN.md §5.3) --
+export { fileSecrets, DEFAULT_SECRET_MAX_BYTES } from './sources/secrets/file-secrets.js';
+export type { FileSecretsOptions } from './sources/secrets/file-secrets.js';
+export { envSecrets } from './sources/secrets/env-secrets.js';
+export type { EnvSecretsOptions } from './sources/secrets/env-secrets.js';

@@ -17,7 +17,8 @@ import { ReloadQueue } from '../transaction/reload-queue.js';
 import type { ChangeEvent, ReloadCommitted, ReloadResult } from '../transaction/reload-result.js';
 import { RequestCoalescer } from '../transaction/request-coalescer.js';
 import type { Recipe } from '../pipeline/stage-input.js';
-import { Transaction, provenanceOf, stageReadingOf, type TransactionOptions } from '../transaction/transaction.js';
+import { Transaction, provenanceOf, referencesOf, stageReadingOf, type TransactionOptions } from '../transaction/transaction.js';
+import { SecretWatches, StoreSecrets, withReferences } from './store-secrets.js';
 import type { OpenTransaction, TransactionHost } from '../transaction/transaction-host.js';
 import { SourceBinding, type SourceReading } from './config-source.js';
 import { checkCreateOptions, type CreateOptions } from './create-options.js';
@@ -87,17 +88,22 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   // Where each value of the live config came from: replaced with #current at each commit,
   // and by an unchanged reload too (the same values may now come from other layers).
   #provenance: ConfigProvenance | undefined;
+  // The secret references the live config was resolved from, each watched while it is
+  // live: a rotation reloads.
+  readonly #secrets: SecretWatches;
   // Set by the first close(); every later close() returns it.
   #closing: Promise<void> | null = null;
 
-  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze' | 'provenance'>, source: SourceBinding | undefined) {
+  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze' | 'provenance' | 'liveReferences'>, source: SourceBinding | undefined) {
     this.#artifacts = host.artifacts;
     this.#source = source;
+    this.#secrets = new SecretWatches(host.resolvers, () => void this.#rotate());
     this.#host = {
       ...host,
       freeze: (value) => freeze(value, true),
       live: () => this.#current,
       provenance: () => this.#provenance,
+      liveReferences: () => this.#secrets.references,
       swap: (snapshot) => {
         this.#current = snapshot;
       },
@@ -128,6 +134,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     const participants = checkParticipants((options.participants ?? []) as readonly Participant<C>[]);
     const validate = compileValidator(options.schema, { ajv: options.ajv });
     const source = options.source === undefined ? undefined : new SourceBinding(options.source);
+    const secrets = new StoreSecrets(options, (options.sensitive?.length ?? 0) > 0);
     const store = new ConfigStore<C, DerivedOf<P>, ConfigInputOf<S>>({
       // Auto-freeze off: a recipe's result is never kept as it is (the validator copies it,
       // sharing only snapshot nodes, and the reconciler freezes what it keeps), and with it
@@ -138,9 +145,14 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       validate,
       changes: 'changes' in validate ? validate.changes : undefined,
       convertTexts: isStandardSchema(options.schema) ? undefined : compileTextConversion(options.schema),
+      resolvers: secrets.resolvers,
+      publishDigest: (digest) => secrets.publish(digest),
     }, source);
     // Closed with the store, after the watch stopped (close hooks run in reverse order).
     if (source !== undefined) store.onClose(() => source.close());
+    store.onClose(() => {
+      store.#secrets.stop();
+    });
     const signalOption = options.signal === undefined ? {} : { signal: options.signal };
     let result: ReloadCommitted<C, DerivedOf<P>>;
     try {
@@ -486,9 +498,19 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     for (const txn of this.#open) yield* rootsOf(txn.artifacts, 'transaction', `on generation ${txn.base?.generation ?? 0}`);
   }
 
+  /** A secret changed: read the source again, or reload the live config with its references put back. */
+  #rotate(): Promise<ReloadResult<T, D>> {
+    if (this.#source !== undefined) return this.refresh();
+    const { references } = this.#secrets;
+    return this.#requestReading(() => Promise.resolve({ value: withReferences(this.load().config, references) }), 'reload');
+  }
+
   #settle(transaction: OpenTransaction, result: ReloadResult<T, D>): void {
     this.#open.delete(transaction);
-    if (result.status === 'applied' || result.status === 'unchanged') this.#provenance = provenanceOf(transaction) ?? this.#provenance;
+    if (result.status === 'applied' || result.status === 'unchanged') {
+      this.#provenance = provenanceOf(transaction) ?? this.#provenance;
+      if (this.#closing === null) this.#secrets.watch(referencesOf(transaction));
+    }
     this.#status.record(result);
     if (result.status === 'rejected') log.store('reload rejected: %s', result.error.message);
     if (result.status === 'applied') this.#subscribers.notify(result);

@@ -4,6 +4,7 @@ import { ArgumentError } from '../errors.js';
 import { checkOptionalSignal, describeValue } from '../internal/argument-checks.js';
 import type { ConfigSchema } from '../schema/schema-types.js';
 import type { ConfigSource } from './config-source.js';
+import type { SecretOptions } from './store-secrets.js';
 import type { Participant } from '../transaction/participant.js';
 
 /** Options of {@link ConfigStore.create}: a schema, and either `initial` or `source`. */
@@ -28,7 +29,7 @@ export type CreateOptions<S extends ConfigSchema, P extends readonly Participant
   );
 
 /** The options of {@link ConfigStore.create} besides `initial` and `source`. */
-export interface CommonCreateOptions<S extends ConfigSchema, P extends readonly Participant[]> {
+export interface CommonCreateOptions<S extends ConfigSchema, P extends readonly Participant[]> extends SecretOptions {
   /** A JSON Schema (compiled once by ajv: all errors, defaults applied, strict; `$async` schemas are awaited) or a Standard Schema v1 validator. */
   readonly schema: S;
   /** Plugins taking part in every transaction, prepared in this order. Names must be unique and non-empty. */
@@ -39,6 +40,14 @@ export interface CommonCreateOptions<S extends ConfigSchema, P extends readonly 
   readonly ajv?: Ajv;
   /** Cancels the cold start. */
   readonly signal?: AbortSignal;
+  /**
+   * JSON Pointers of the sensitive values, `*` for any one key (`['/db/password',
+   * '/tokens/*']`); schema nodes with `writeOnly: true` or `"x-sensitive": true` are
+   * sensitive too, and so is every resolved secret reference. A whole subtree under a
+   * sensitive node is. They are shown as `[redacted]` in errors, the status, `explain()`
+   * and `snapshot.redacted()` (docs/secrets.md).
+   */
+  readonly sensitive?: readonly string[];
 }
 
 /**

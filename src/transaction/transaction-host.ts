@@ -9,6 +9,7 @@ import type { ArtifactStore } from '../artifacts/artifact-store.js';
 import type { ChangeValidation } from '../schema/validator.js';
 import type { TextConversion } from '../schema/text-conversion.js';
 import type { ConfigProvenance } from '../pipeline/config-provenance.js';
+import type { SecretReference, SecretResolver } from '../pipeline/resolve-secrets.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { Participant } from './participant.js';
 import type { ReloadResult } from './reload-result.js';
@@ -39,6 +40,12 @@ export interface TransactionHost<T, D> {
   readonly convertTexts: TextConversion | undefined;
   /** Where each value of the live config came from; `undefined` before the cold start. */
   provenance(): ConfigProvenance | undefined;
+  /** The resolvers of secret references, by scheme; empty when the store has none. */
+  readonly resolvers: ReadonlyMap<string, SecretResolver>;
+  /** The secret references the live config was resolved from (their values are in it). */
+  liveReferences(): readonly SecretReference[];
+  /** The digest to publish for a config's tree hash: keyed when the store has secrets. */
+  publishDigest(digest: string): string;
   /** Deep-freezes a participant's derived state. */
   freeze<V>(value: V): V;
   /** The live snapshot, `null` before the cold start. */

@@ -13,6 +13,8 @@ import { StageFailure, runStage } from '../pipeline/stage-failure.js';
 import { stageInput, stagedProvenance, type Recipe, type StagedChange, type StagedInput } from '../pipeline/stage-input.js';
 import type { ConfigProvenance } from '../pipeline/config-provenance.js';
 import { withOrigins } from '../pipeline/issue-origins.js';
+import { resolveSecrets, type SecretReference } from '../pipeline/resolve-secrets.js';
+import { toPointer } from '../json/json-pointer.js';
 import type { Origins } from '../origin.js';
 import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
 import type { ArtifactWriter } from './participant.js';
@@ -24,6 +26,9 @@ import type { TransactionHost, TransactionLifecycle, TransactionState } from './
 
 /** Stages a source's reading on an open transaction (the store's refresh and cold start). Internal. */
 export let stageReadingOf: <T, D, I>(transaction: Transaction<T, D, I>, value: unknown, layer: string, origins: Origins | undefined) => void;
+
+/** The secret references a transaction's candidate was resolved from, once prepared. Internal: the store watches them while they are live. */
+export let referencesOf: (transaction: object) => readonly SecretReference[];
 
 /** The provenance of a transaction's candidate, once prepared. Internal: the store keeps it when the transaction commits. */
 export let provenanceOf: (transaction: object) => ConfigProvenance | undefined;
@@ -72,6 +77,8 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   #prepared: PreparedTransaction<T, D> | null = null;
   // Where each value of the candidate came from; set by prepare, kept by the store when it commits.
   #provenance: ConfigProvenance | undefined;
+  // The secret references the candidate was resolved from; set by prepare, kept by the store when it commits.
+  #references: readonly SecretReference[] = [];
   #state: TransactionState = 'open';
   // What the prepared transaction may do to this one: check and change its state, end it.
   readonly #lifecycle: TransactionLifecycle<T, D> = {
@@ -93,6 +100,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
       transaction.#changes.push({ kind: 'set', value, layer, origins });
     };
     provenanceOf = (transaction) => (#provenance in transaction ? transaction.#provenance : undefined);
+    referencesOf = (transaction) => (#references in transaction ? transaction.#references : []);
   }
 
   /** @internal Created by {@link ConfigStore.begin}. */
@@ -196,13 +204,14 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     // A whole value (a parsed file) may be large, and was likely parsed in this very turn.
     if (staged.written === undefined) await pause(true);
     staged = await this.#convertTexts(staged);
+    staged = await this.#resolveSecrets(staged);
     // Room for the stages of the second wave (resolve secret references) here, before validation.
     // What changed first (validated and reconciled at its own cost), else the whole candidate.
     const { changes } = host;
     const changed = base === null || changes === undefined ? { whole: staged.candidate } : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes, pause, inputName(this.#changes)));
     const { value: config, patches } = 'reconciled' in changed ? changed.reconciled : await this.#validateWhole(changed.whole, inputName(this.#changes), pause);
     await pause();
-    const digest = await runStage('validate', signal, () => digestOf(config));
+    const digest = host.publishDigest(await runStage('validate', signal, () => digestOf(config)));
     await pause();
     if (base !== null && digest === base.digest && !this.#force) {
       log.transaction('unchanged at generation %d', base.generation);
@@ -235,6 +244,23 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     });
     log.transaction('prepared generation %d (%s)', generation, digest.slice(0, 12));
     return new PreparedTransaction(this.#lifecycle, host, { candidate: candidateSnapshot, patches: frozenPatches, participants: run, isUnchanged: false });
+  }
+
+  /**
+   * Secret references (`{ "$secret": … }`) of a whole value, resolved by the store's
+   * resolvers before validation. A recipe resolves nothing: the live config holds resolved
+   * values, and the references under the paths it wrote are gone.
+   */
+  async #resolveSecrets(staged: StagedInput): Promise<StagedInput> {
+    const { resolvers } = this.#host;
+    if (staged.written !== undefined) {
+      this.#references = withoutWritten(this.#host.liveReferences(), staged.written);
+      return staged;
+    }
+    if (resolvers.size === 0) return staged;
+    const { value, references } = await runStage('resolve', this.#signal, () => resolveSecrets(staged.candidate, resolvers, this.#signal));
+    this.#references = references;
+    return value === staged.candidate ? staged : { ...staged, candidate: value };
   }
 
   /** The origins of the last whole value staged, when it was a source's reading. */
@@ -281,6 +307,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     let code: ReloadErrorCode = 'ERR_PREPARE';
     if (aborted) code = rollbackFailures.length > 0 ? 'ERR_ROLLBACK' : 'ERR_ABORTED';
     else if (failure.phase === 'validate' && hasErrorCode(failure.error, 'ERR_VALIDATION', 'ERR_UNSAFE_KEY')) code = failure.error.code;
+    else if (failure.phase === 'resolve' && hasErrorCode(failure.error, 'ERR_SECRET')) code = 'ERR_SECRET';
     const rejected = new ReloadError(
       code,
       failures,
@@ -349,4 +376,11 @@ function freezePatches(patches: Patch[]): readonly Patch[] {
     Object.freeze(patch);
   }
   return Object.freeze(patches);
+}
+
+/** The references not at or under a path a recipe wrote: those keep their resolved values. */
+function withoutWritten(references: readonly SecretReference[], written: readonly (readonly (string | number)[])[]): readonly SecretReference[] {
+  if (references.length === 0 || written.length === 0) return references;
+  const paths = written.map(toPointer);
+  return references.filter(({ pointer }) => !paths.some((path) => pointer === path || pointer.startsWith(`${path}/`) || path === ''));
 }
