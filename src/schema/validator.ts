@@ -2,6 +2,7 @@ import { Ajv, type AsyncValidateFunction, type ErrorObject, type ValidateFunctio
 import { ArgumentError, ConfigurationError, ValidationError, type ValidationIssue } from '../errors.js';
 import { WHOLE_VALUE, copyJson } from '../json/checked-json.js';
 import { compileChangeCheck, type ChangeCheck } from './change-validation.js';
+import { SENSITIVE_KEYWORD } from './sensitive-schema.js';
 import { toPointer } from '../json/json-pointer.js';
 import type { ConfigSchema, JsonSchema, StandardSchemaIssue, StandardSchemaV1 } from './schema-types.js';
 import { canShareNodes, schemaWritesDefaults, validateSharingNodes } from './shared-node-validation.js';
@@ -37,7 +38,11 @@ const SCHEMA_KEY = 'txconfig:config';
 
 /** Options for {@link compileValidator}. */
 export interface ValidatorOptions {
-  /** An ajv instance of the caller's (custom formats, keywords). Default: our own. */
+  /**
+   * An ajv instance of the caller's (custom formats, keywords). Default: our own. The
+   * annotation keyword `x-sensitive` is declared on it when it does not know that keyword
+   * yet (see {@link compileValidator}).
+   */
   readonly ajv?: Ajv | undefined;
 }
 
@@ -52,7 +57,10 @@ export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
  * Compiles a schema once, for the store's lifetime. A JSON Schema is compiled by ajv (by
  * `options.ajv` when given, else by our own instance: all errors, defaults applied,
  * strict); an `$async` one gives a validator that returns a promise, as a Standard Schema
- * validator does.
+ * validator does. The keyword `"x-sensitive": true` (a sensitive node, as `writeOnly`) is
+ * declared to ajv, which in strict mode refuses a keyword it does not know: on our
+ * instance always, on the caller's only when `getKeyword` says it does not know it yet (a
+ * definition of the caller's is kept; the instance is changed, once, by that addition).
  * @throws {ArgumentError} `ERR_ARGUMENT` when `schema` is neither a JSON Schema (an object or a boolean) nor a Standard Schema, or `options.ajv` is not an ajv instance
  * @throws {ConfigurationError} `ERR_SCHEMA` when ajv cannot compile the JSON Schema
  */
@@ -70,6 +78,7 @@ export function compileValidator(schema: ConfigSchema, options: ValidatorOptions
 
 function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate | ((candidate: unknown, live?: unknown, input?: string) => Promise<unknown>) {
   const engine = ajv ?? new Ajv({ allErrors: true, useDefaults: true, strict: true });
+  declareSensitiveKeyword(engine);
   // Our own instance knows the schema by a key (its `$id` if it has one), so that the
   // change check can ask it for the validator of any subschema by JSON Pointer.
   const key = ajv === undefined && typeof schema === 'object' ? (typeof schema.$id === 'string' ? schema.$id : SCHEMA_KEY) : undefined;
@@ -97,6 +106,17 @@ function jsonSchemaValidator(schema: JsonSchema, ajv: Ajv | undefined): Validate
   const writesDefaults = schemaWritesDefaults(schema);
   const changes: ChangeValidation = { check: compileChangeCheck(schema, engine, key, writesDefaults), writesDefaults };
   return Object.assign(validate, { changes });
+}
+
+/**
+ * Declares `x-sensitive` as an annotation (a boolean that validates nothing) unless the
+ * engine knows it already. An engine without `getKeyword` and `addKeyword` (not a whole
+ * ajv) is left as it is: compiling a schema that uses the keyword then says what is wrong.
+ */
+function declareSensitiveKeyword(engine: Ajv): void {
+  const known = engine as Partial<Pick<Ajv, 'getKeyword' | 'addKeyword'>>;
+  if (typeof known.getKeyword !== 'function' || typeof known.addKeyword !== 'function') return;
+  if (engine.getKeyword(SENSITIVE_KEYWORD) === false) engine.addKeyword({ keyword: SENSITIVE_KEYWORD, schemaType: 'boolean' });
 }
 
 /** True when ajv compiled an `$async` schema: the function answers with a promise, not a boolean. */

@@ -101,6 +101,33 @@ describe('JSON Schema validation', () => {
   });
 });
 
+describe('the x-sensitive annotation', () => {
+  const schema = { type: 'object', properties: { password: { type: 'string', 'x-sensitive': true }, pin: { type: 'string', writeOnly: true } } } as const;
+
+  it('compiles in strict mode on our own ajv, and validates nothing', () => {
+    const validate = compileValidator(schema);
+    expect(validate({ password: 'p', pin: '1' })).toEqual({ password: 'p', pin: '1' });
+    expect(thrownBy(() => compileValidator({ type: 'string', 'x-sensitive': 'yes' }))).toMatchObject({ code: 'ERR_SCHEMA' });
+  });
+
+  it("is declared once on a strict ajv of the caller's that does not know it", () => {
+    const ajv = new Ajv({ strict: true });
+    expect(ajv.getKeyword('x-sensitive')).toBe(false);
+    compileValidator(schema, { ajv });
+    const declared = ajv.getKeyword('x-sensitive');
+    expect(declared).not.toBe(false);
+    compileValidator({ ...schema, title: 'again' }, { ajv });
+    expect(ajv.getKeyword('x-sensitive')).toBe(declared);
+  });
+
+  it("keeps a definition of the caller's own", () => {
+    const ajv = new Ajv({ strict: true, allErrors: true });
+    ajv.addKeyword({ keyword: 'x-sensitive', schemaType: 'boolean', validate: (marked: boolean, data: unknown) => !marked || (typeof data === 'string' && data.length >= 8) });
+    const validate = compileValidator(schema, { ajv });
+    expect((thrownBy(() => validate({ password: 'short' })) as ValidationError).issues).toMatchObject([{ path: '/password', keyword: 'x-sensitive' }]);
+  });
+});
+
 describe('JSON Schema validation of an $async schema', () => {
   const schema = {
     $async: true,
