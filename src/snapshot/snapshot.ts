@@ -23,6 +23,13 @@ export interface Snapshot<T = unknown, D = Record<string, unknown>> {
   readonly committedAt: number;
   /** The artifacts the participants wrote (or found already written) for this generation. */
   readonly artifacts: readonly Artifact[];
+  /**
+   * The config with every sensitive value (the store's `sensitive` paths, schema nodes
+   * with `writeOnly` or `"x-sensitive"`, resolved secret references) as `'[redacted]'`:
+   * what to show, log or serve. Deeply frozen; computed on the first call, then kept.
+   * The same object as `config` when nothing is sensitive.
+   */
+  redacted(): DeepReadonly<T>;
 }
 
 /** A prepared, not yet committed snapshot: everything but the commit time. */

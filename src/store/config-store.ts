@@ -18,7 +18,7 @@ import type { ChangeEvent, ReloadCommitted, ReloadResult } from '../transaction/
 import { RequestCoalescer } from '../transaction/request-coalescer.js';
 import type { Recipe } from '../pipeline/stage-input.js';
 import { Transaction, provenanceOf, referencesOf, stageReadingOf, type TransactionOptions } from '../transaction/transaction.js';
-import { SecretWatches, StoreSecrets, withReferences } from './store-secrets.js';
+import { SecretWatches, SensitiveConfig, StoreSecrets, redactExplanation, withReferences } from './store-secrets.js';
 import type { OpenTransaction, TransactionHost } from '../transaction/transaction-host.js';
 import { SourceBinding, type SourceReading } from './config-source.js';
 import { checkCreateOptions, type CreateOptions } from './create-options.js';
@@ -134,7 +134,8 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
     const participants = checkParticipants((options.participants ?? []) as readonly Participant<C>[]);
     const validate = compileValidator(options.schema, { ajv: options.ajv });
     const source = options.source === undefined ? undefined : new SourceBinding(options.source);
-    const secrets = new StoreSecrets(options, (options.sensitive?.length ?? 0) > 0);
+    const sensitive = new SensitiveConfig(options.sensitive, options.schema);
+    const secrets = new StoreSecrets(options, !sensitive.base.isEmpty);
     const store = new ConfigStore<C, DerivedOf<P>, ConfigInputOf<S>>({
       // Auto-freeze off: a recipe's result is never kept as it is (the validator copies it,
       // sharing only snapshot nodes, and the reconciler freezes what it keeps), and with it
@@ -147,6 +148,7 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       convertTexts: isStandardSchema(options.schema) ? undefined : compileTextConversion(options.schema),
       resolvers: secrets.resolvers,
       publishDigest: (digest) => secrets.publish(digest),
+      sensitive: (references) => sensitive.of(references),
     }, source);
     // Closed with the store, after the watch stopped (close hooks run in reverse order).
     if (source !== undefined) store.onClose(() => source.close());
@@ -227,7 +229,8 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    * ```
    */
   explain(pointer: string): Explanation {
-    return explainValue(this.load().config, this.#provenance, pointer);
+    const explained = explainValue(this.load().config, this.#provenance, pointer);
+    return redactExplanation(explained, this.#host.sensitive(this.#secrets.references));
   }
 
   /**

@@ -8,6 +8,8 @@ import { describeValue } from '../internal/argument-checks.js';
 import { parsePointer } from '../json/json-pointer.js';
 import { isPlainObject, setMember } from '../json/plain-object.js';
 import type { SecretReference, SecretResolver } from '../pipeline/resolve-secrets.js';
+import { REDACTED, SensitivePaths } from '../schema/sensitive-paths.js';
+import type { Explanation } from '../origin.js';
 
 /** The secret options of `ConfigStore.create()`. */
 export interface SecretOptions {
@@ -154,4 +156,49 @@ export class SecretWatches {
     for (const stop of this.#stops.values()) stop();
     this.#stops.clear();
   }
+}
+
+/**
+ * The sensitive paths of a store's generations: the `sensitive` option and the schema's
+ * annotations, plus the paths where a generation's secret references were resolved (a
+ * resolved secret is sensitive whether or not anyone marked it).
+ */
+export class SensitiveConfig {
+  readonly #patterns: readonly string[];
+  readonly #schema: unknown;
+  /** The option's and the schema's sensitive paths. */
+  readonly base: SensitivePaths;
+  // The last references asked for, and their paths: one compilation per generation.
+  #cached: { readonly references: readonly SecretReference[]; readonly paths: SensitivePaths } | undefined;
+
+  /** @throws {ArgumentError} `ERR_ARGUMENT` naming `sensitive` or `sensitive[i]` */
+  constructor(patterns: unknown, schema: unknown) {
+    if (patterns !== undefined && !Array.isArray(patterns)) throw new ArgumentError('sensitive', `must be an array of JSON Pointers, got ${describeValue(patterns)}`);
+    this.#patterns = (patterns ?? []) as readonly string[];
+    this.#schema = schema;
+    this.base = SensitivePaths.compile(this.#patterns, schema);
+  }
+
+  /** The sensitive paths of a generation resolved from `references`. */
+  of(references: readonly SecretReference[]): SensitivePaths {
+    if (references.length === 0) return this.base;
+    if (this.#cached?.references !== references) {
+      // A reference's pointer as a pattern: a key named `*` there would widen it to its
+      // siblings, which hides more, never less.
+      this.#cached = { references, paths: SensitivePaths.compile([...this.#patterns, ...references.map(({ pointer }) => pointer)], this.#schema) };
+    }
+    return this.#cached.paths;
+  }
+}
+
+/**
+ * `explained` with the sensitive values at or under its path as `[redacted]`: the live
+ * value and every shadowed one (a lower layer's password is a secret too).
+ */
+export function redactExplanation(explained: Explanation, sensitive: SensitivePaths): Explanation {
+  const { pointer } = explained;
+  if (!sensitive.touches(pointer)) return explained;
+  const covered = sensitive.covers(pointer);
+  const hide = (value: unknown): unknown => (covered ? REDACTED : sensitive.redact(value, pointer));
+  return { ...explained, value: hide(explained.value), shadowed: explained.shadowed.map((entry) => ({ ...entry, value: hide(entry.value) })) };
 }

@@ -10,6 +10,7 @@ import type { ChangeValidation } from '../schema/validator.js';
 import type { TextConversion } from '../schema/text-conversion.js';
 import type { ConfigProvenance } from '../pipeline/config-provenance.js';
 import type { SecretReference, SecretResolver } from '../pipeline/resolve-secrets.js';
+import type { SensitivePaths } from '../schema/sensitive-paths.js';
 import type { Snapshot } from '../snapshot/snapshot.js';
 import type { Participant } from './participant.js';
 import type { ReloadResult } from './reload-result.js';
@@ -46,6 +47,8 @@ export interface TransactionHost<T, D> {
   liveReferences(): readonly SecretReference[];
   /** The digest to publish for a config's tree hash: keyed when the store has secrets. */
   publishDigest(digest: string): string;
+  /** The sensitive paths of a config resolved from `references`. */
+  sensitive(references: readonly SecretReference[]): SensitivePaths;
   /** Deep-freezes a participant's derived state. */
   freeze<V>(value: V): V;
   /** The live snapshot, `null` before the cold start. */

@@ -13,6 +13,7 @@ import { StageFailure, runStage } from '../pipeline/stage-failure.js';
 import { stageInput, stagedProvenance, type Recipe, type StagedChange, type StagedInput } from '../pipeline/stage-input.js';
 import type { ConfigProvenance } from '../pipeline/config-provenance.js';
 import { withOrigins } from '../pipeline/issue-origins.js';
+import { redactError } from '../pipeline/redact-issues.js';
 import { resolveSecrets, type SecretReference } from '../pipeline/resolve-secrets.js';
 import { toPointer } from '../json/json-pointer.js';
 import type { Origins } from '../origin.js';
@@ -235,8 +236,10 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
       signal,
       (value) => host.freeze(value),
     );
+    const sensitive = host.sensitive(this.#references);
     const candidateSnapshot: CandidateSnapshot<T, D> = Object.freeze({
       config: config as CandidateSnapshot<T, D>['config'],
+      redacted: () => sensitive.redact(config) as CandidateSnapshot<T, D>['config'],
       derived: Object.freeze(run.derived) as CandidateSnapshot<T, D>['derived'],
       generation,
       digest,
@@ -298,7 +301,8 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
   async #reject(error: unknown, run: ParticipantRun<T>): Promise<ReloadError> {
     const stage: ReloadFailure = error instanceof StageFailure ? error.failure : { participant: null, phase: 'prepare', error };
     // A value read from a source: its validation issues name where it came from.
-    const failure: ReloadFailure = stage.phase === 'validate' ? { ...stage, error: withOrigins(stage.error, this.#readingOrigins()) } : stage;
+    // Redacted first (a message about a sensitive value may quote it), then named by origin.
+    const failure: ReloadFailure = stage.phase === 'validate' ? { ...stage, error: withOrigins(redactError(stage.error, this.#host.sensitive(this.#references)), this.#readingOrigins()) } : stage;
     // Read before the rollback: a signal that fires while a real failure rolls back must
     // not turn that failure into a clean abort.
     const aborted = this.#signal.aborted;

@@ -185,7 +185,7 @@ describe('reloadOnSignal with a ConfigStore in a child process', () => {
 
 describe('reloadOnSignal in this process', () => {
   type ReloadResult = AnyReloadResult<unknown, unknown>;
-  const snapshot = Object.freeze({ config: {}, derived: {}, generation: 1, digest: 'd', committedAt: 0, artifacts: [] });
+  const snapshot = Object.freeze({ config: {}, derived: {}, generation: 1, digest: 'd', committedAt: 0, artifacts: [], redacted: () => ({}) });
   const unchanged: ReloadResult = { status: 'unchanged', snapshot, previous: snapshot, patches: [], commitFailures: [] };
 
   /** A requester that records calls and answers with `answer`; with `onClose` when `closable`. */

@@ -3,7 +3,7 @@ import { ArgumentError } from '../../src/errors.js';
 import { checkRequester, requestAndReport, stopWithStore, type ReloadRequester } from '../../src/sources/reload-requester.js';
 import type { ReloadResult } from '../../src/transaction/reload-result.js';
 
-const snapshot = Object.freeze({ config: {}, derived: {}, generation: 1, digest: 'd', committedAt: 0, artifacts: [] });
+const snapshot = Object.freeze({ config: {}, derived: {}, generation: 1, digest: 'd', committedAt: 0, artifacts: [], redacted: () => ({}) });
 const unchanged: ReloadResult<unknown, unknown> = { status: 'unchanged', snapshot, previous: snapshot, patches: [], commitFailures: [] };
 
 describe('requestAndReport', () => {
