@@ -14,6 +14,7 @@ import { stageInput, stagedProvenance, type Recipe, type StagedChange, type Stag
 import type { ConfigProvenance } from '../pipeline/config-provenance.js';
 import { withOrigins } from '../pipeline/issue-origins.js';
 import { redactError } from '../pipeline/redact-issues.js';
+import type { SensitivePaths } from '../schema/sensitive-paths.js';
 import { resolveSecrets, type SecretReference } from '../pipeline/resolve-secrets.js';
 import { toPointer } from '../json/json-pointer.js';
 import type { Origins } from '../origin.js';
@@ -236,10 +237,9 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
       signal,
       (value) => host.freeze(value),
     );
-    const sensitive = host.sensitive(this.#references);
     const candidateSnapshot: CandidateSnapshot<T, D> = Object.freeze({
       config: config as CandidateSnapshot<T, D>['config'],
-      redacted: () => sensitive.redact(config) as CandidateSnapshot<T, D>['config'],
+      redacted: redactedOf(host.sensitive(this.#references), config) as CandidateSnapshot<T, D>['redacted'],
       derived: Object.freeze(run.derived) as CandidateSnapshot<T, D>['derived'],
       generation,
       digest,
@@ -387,4 +387,13 @@ function withoutWritten(references: readonly SecretReference[], written: readonl
   if (references.length === 0 || written.length === 0) return references;
   const paths = written.map(toPointer);
   return references.filter(({ pointer }) => !paths.some((path) => pointer === path || pointer.startsWith(`${path}/`) || path === ''));
+}
+
+/**
+ * A snapshot's `redacted()`. Made here, not inline in the pipeline: a closure there would
+ * share the pipeline's scope, which holds the previous snapshot, and every generation
+ * would keep the one before it alive.
+ */
+function redactedOf(sensitive: SensitivePaths, config: unknown): () => unknown {
+  return () => sensitive.redact(config);
 }
