@@ -5,6 +5,11 @@
 // content-addressed artifact: the script's path names its bytes, so a container that
 // keeps the path for its whole life always runs the same script, whatever reloads
 // happen meanwhile. Uses only txconfig's public API.
+//
+// A runtime may need a secret, a registry token: the wrapper hands it to the runtime in
+// its environment, never in its arguments (which `ps` shows every user), and reads it
+// from a file of its own (mode 0600), so the wrapper holds no secret.
+import { createHmac, randomBytes } from 'node:crypto';
 import { isAbsolute } from 'node:path';
 
 import type { Artifact, ConfigOf, DeepReadonly, Participant } from 'txconfig';
@@ -28,6 +33,9 @@ export const runtimeConfigSchema = {
         properties: {
           path: { type: 'string', minLength: 1 },
           runtimeArgs: { type: 'array', items: { type: 'string' } },
+          // A secret: `writeOnly` makes the store show it as [redacted] everywhere. Best
+          // given as a reference, `{ "$secret": "file:/run/secrets/registry-token" }`.
+          registryToken: { type: 'string', minLength: 1, writeOnly: true },
         },
         required: ['path'],
         additionalProperties: false,
@@ -52,6 +60,11 @@ export interface ResolvedRuntime {
   readonly wrapped: boolean;
   /** The wrapper script, when `wrapped`: the artifact to take a lease on. */
   readonly artifact: Artifact | null;
+  /**
+   * The file the wrapper reads the runtime's registry token from (mode 0600), when it has
+   * one: the wrapper needs it, so it is leased with the wrapper.
+   */
+  readonly tokenFile: Artifact | null;
 }
 
 /** The plugin's derived state, in `snapshot.derived.runtimes`. */
@@ -61,6 +74,9 @@ export interface RuntimeTable {
   /** Every runtime, built-in ones included, by name. */
   readonly runtimes: Readonly<Record<string, ResolvedRuntime>>;
 }
+
+/** The variable a runtime finds its registry token in. */
+export const REGISTRY_TOKEN_VARIABLE = 'REGISTRY_TOKEN';
 
 /** The configured runtimes break a rule: the whole reload is rejected. Code `ERR_RUNTIME_CONFIG`. */
 export class RuntimeConfigError extends Error {
@@ -106,15 +122,41 @@ export function quoteShellArg(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
 }
 
-/** The wrapper script for `path` with `args`: runs the binary with every argument quoted, then the caller's (`"$@"`). */
-export function wrapperScript(path: string, args: readonly string[]): string {
+/**
+ * The wrapper script for `path` with `args`: runs the binary with every argument quoted,
+ * then the caller's (`"$@"`). With `tokenFile`, it first reads the first line of that file
+ * into `REGISTRY_TOKEN` and exports it: `read` is a shell builtin, so the token is in no
+ * process's arguments, and it is data, never parsed as shell. A token file it cannot read
+ * stops it before the runtime runs without its token.
+ */
+export function wrapperScript(path: string, args: readonly string[], tokenFile?: string): string {
   const words = [path, ...args].map(quoteShellArg).join(' ');
-  return `#!/bin/sh\nexec ${words} "$@"\n`;
+  const token =
+    tokenFile === undefined ? '' : `IFS= read -r ${REGISTRY_TOKEN_VARIABLE} < ${quoteShellArg(tokenFile)} || exit 1\nexport ${REGISTRY_TOKEN_VARIABLE}\n`;
+  return `#!/bin/sh\n${token}exec ${words} "$@"\n`;
+}
+
+/** The size a token file is padded to a multiple of, so that its size does not tell the token's length. */
+const TOKEN_FILE_BLOCK = 256;
+
+/**
+ * The text of a token file: the token on the first line (what the wrapper reads), then a
+ * keyed tag, padded. The file is an artifact, named by the SHA-256 of its bytes, and that
+ * name is shown (in /config, in logs): of the token alone, it would let anyone test a
+ * guess of the token offline. The tag, an HMAC of the token under a key that never
+ * leaves the process, makes the name unguessable while the same token still gives the
+ * same file.
+ */
+function tokenFileText(token: string, key: Uint8Array): string {
+  const body = `${token}\n${createHmac('sha256', key).update(token).digest('hex')}`;
+  const size = Buffer.byteLength(body) + 1;
+  return `${body}${' '.repeat(Math.ceil(size / TOKEN_FILE_BLOCK) * TOKEN_FILE_BLOCK - size)}\n`;
 }
 
 /**
  * The participant: checks the runtimes, writes a wrapper artifact (mode 0700) for each
- * runtime with arguments, and derives the table of what to execute per runtime.
+ * runtime with arguments or a registry token (and a token file, mode 0600, for the
+ * token), and derives the table of what to execute per runtime.
  * Everything fallible happens here, in prepare; there is nothing to commit, since the
  * table is read from the snapshot, and nothing to roll back, since artifacts are only
  * ever added (garbage collection removes what nothing holds).
@@ -122,6 +164,8 @@ export function wrapperScript(path: string, args: readonly string[]): string {
  */
 export function runtimeWrappers(options: RuntimeWrappersOptions = {}): Participant<RuntimeConfig, 'runtimes', RuntimeTable> {
   const builtins = options.builtins ?? { runc: 'runc' };
+  // The key of the token files' tags: this participant's own, never written anywhere.
+  const tokenKey = randomBytes(32);
   return {
     name: 'runtimes',
     async prepare({ config, artifacts }) {
@@ -130,16 +174,18 @@ export function runtimeWrappers(options: RuntimeWrappersOptions = {}): Participa
 
       const runtimes: Record<string, ResolvedRuntime> = {};
       for (const [name, binary] of Object.entries(builtins)) {
-        runtimes[name] = { name, program: binary, wrapped: false, artifact: null };
+        runtimes[name] = { name, program: binary, wrapped: false, artifact: null, tokenFile: null };
       }
       for (const [name, runtime] of Object.entries(config.runtimes)) {
         const args = runtime.runtimeArgs ?? [];
-        if (args.length === 0) {
-          runtimes[name] = { name, program: runtime.path, wrapped: false, artifact: null };
+        const token = runtime.registryToken;
+        if (args.length === 0 && token === undefined) {
+          runtimes[name] = { name, program: runtime.path, wrapped: false, artifact: null, tokenFile: null };
           continue;
         }
-        const artifact = await artifacts.put(name, wrapperScript(runtime.path, args), { mode: 0o700 });
-        runtimes[name] = { name, program: artifact.path, wrapped: true, artifact };
+        const tokenFile = token === undefined ? null : await artifacts.put(`${name}.registry-token`, tokenFileText(token, tokenKey), { mode: 0o600 });
+        const artifact = await artifacts.put(name, wrapperScript(runtime.path, args, tokenFile?.path), { mode: 0o700 });
+        runtimes[name] = { name, program: artifact.path, wrapped: true, artifact, tokenFile };
       }
       return { derived: { default: config['default-runtime'], runtimes } };
     },
@@ -162,6 +208,11 @@ function runtimeProblems(config: DeepReadonly<RuntimeConfig>, builtins: Readonly
     if (words.some((value) => value.includes('\0'))) problems.push(`runtime ${label}: path or arguments contain a NUL character`);
     // A lone surrogate has no UTF-8 form: the script would hold another string than configured.
     if (words.some((value) => LONE_SURROGATE.test(value))) problems.push(`runtime ${label}: path or arguments are not valid Unicode`);
+    // Named, never shown: the token is a secret, and this message goes to logs and /status.
+    const token = runtime.registryToken;
+    if (token !== undefined && /[\0\n\r]|\p{Cs}/u.test(token)) {
+      problems.push(`runtime ${label}: registryToken holds a line break, a NUL or invalid Unicode, which the token file cannot carry`);
+    }
   }
   const fallback = config['default-runtime'];
   if (!Object.hasOwn(builtins, fallback) && !Object.hasOwn(config.runtimes, fallback)) {
