@@ -1,7 +1,8 @@
 // A simulated container engine: "containers" are records of which program (a runtime
 // binary or a wrapper script) they were started with, and every lifecycle step really
 // executes that program. A container keeps its program for its whole life and holds a
-// lease on its wrapper, so no reload and no garbage collection can take it away.
+// lease on its wrapper (and on the wrapper's token file), so no reload and no garbage
+// collection can take them away.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, readFile, rename, rm } from 'node:fs/promises';
@@ -29,6 +30,8 @@ export interface Container {
   readonly program: string;
   /** The wrapper it holds a lease on; `null` when the runtime runs unwrapped. */
   readonly artifact: Artifact | null;
+  /** The token file its wrapper reads, which it holds a lease on too; `null` without a registry token. */
+  readonly tokenFile: Artifact | null;
   /** The config generation it was started under. */
   readonly generation: number;
 }
@@ -48,7 +51,7 @@ export type ContainerErrorCode =
   /** No running container has the id (or it is stopping). */
   | 'ERR_NO_CONTAINER'
   | 'ERR_RUNTIME_FAILED'
-  /** The wrapper a start was about to use is missing or changed (`cause`: the `ArtifactError`). */
+  /** The wrapper (or its token file) a start was about to use is missing or changed (`cause`: the `ArtifactError`). */
   | 'ERR_WRAPPER_INVALID'
   /** The state file could not be read, parsed or written (`cause`: the failure). */
   | 'ERR_STATE_FILE';
@@ -69,7 +72,8 @@ const CONTAINER_ID = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
 /** One id in the engine: `container` is null while it starts; `stopping` from the first turn of stop() on. */
 interface Entry {
   container: Container | null;
-  readonly lease: ArtifactLease | null;
+  /** On the wrapper and its token file: whatever the container's program needs on disk. */
+  readonly leases: readonly ArtifactLease[];
   stopping: boolean;
 }
 
@@ -113,10 +117,10 @@ export class ContainerEngine {
   /**
    * Starts container `id` with `runtime` (`''`: the default): runs `<program> start <id>`.
    *
-   * The snapshot is read and the lease taken in the same synchronous turn, before any
-   * await: the live snapshot holds its wrappers, so the wrapper exists at that moment
-   * and the lease holds it from then on, whatever reload commits or collection runs
-   * while the start goes on. `verify` then checks the bytes really are the script.
+   * The snapshot is read and the leases taken in the same synchronous turn, before any
+   * await: the live snapshot holds its wrappers and token files, so they exist at that
+   * moment and the leases hold them from then on, whatever reload commits or collection
+   * runs while the start goes on. `verify` then checks the bytes really are the script.
    * @throws {UnknownRuntimeError} `ERR_UNKNOWN_RUNTIME`
    * @throws {ContainerError} `ERR_CONTAINER_ID`, `ERR_CONTAINER_EXISTS`, `ERR_RUNTIME_FAILED`
    */
@@ -125,24 +129,24 @@ export class ContainerEngine {
     if (this.#running.has(id)) throw new ContainerError('ERR_CONTAINER_EXISTS', `container ${JSON.stringify(id)} already exists`);
     const snapshot = this.#store.load();
     const resolved = resolveRuntime(snapshot.derived.runtimes, runtime);
-    const lease = resolved.artifact === null ? null : this.#artifacts.lease(resolved.artifact, `container ${id}`);
-    const entry: Entry = { container: null, lease, stopping: false };
+    const container: Container = {
+      id,
+      runtime: resolved.name,
+      program: resolved.program,
+      artifact: resolved.artifact,
+      tokenFile: resolved.tokenFile,
+      generation: snapshot.generation,
+    };
+    const leases = this.#lease(container);
+    const entry: Entry = { container: null, leases, stopping: false };
     this.#running.set(id, entry);
     let result: RunResult;
-    let container: Container;
     try {
-      if (lease !== null) await verifyWrapper(this.#artifacts, lease.artifact);
-      container = {
-        id,
-        runtime: resolved.name,
-        program: resolved.program,
-        artifact: lease?.artifact ?? null,
-        generation: snapshot.generation,
-      };
+      for (const lease of leases) await verifyWrapper(this.#artifacts, lease.artifact);
       result = await runChecked(container.program, ['start', id]);
     } catch (error) {
       this.#running.delete(id);
-      lease?.release();
+      for (const lease of leases) lease.release();
       throw error;
     }
     // The runtime started it: from here on the container exists, whatever the state file says.
@@ -179,7 +183,7 @@ export class ContainerEngine {
       throw error;
     }
     this.#running.delete(id);
-    entry.lease?.release();
+    for (const lease of entry.leases) lease.release();
     log('stopped %s', id);
     const gc = await this.#store.collectGarbage();
     await this.#save();
@@ -202,18 +206,24 @@ export class ContainerEngine {
       throw new ContainerError('ERR_STATE_FILE', `cannot restore containers from ${stateFile}: ${(error as Error).message}`, { cause: error });
     }
     for (const container of saved) {
-      const lease = container.artifact === null ? null : this.#artifacts.lease(container.artifact, `container ${container.id}`);
-      this.#running.set(container.id, { container, lease, stopping: false });
+      const leases = this.#lease(container);
+      this.#running.set(container.id, { container, leases, stopping: false });
       // Leased either way (the wrapper must not be collected while the container may run);
       // a wrapper gone or changed while the daemon was down is reported, not hidden.
-      if (container.artifact !== null) {
-        await this.#artifacts.verify(container.artifact).catch((error: unknown) => {
-          log('restored container %s: its wrapper %s is not intact: %O', container.id, container.program, error);
+      for (const { artifact } of leases) {
+        await this.#artifacts.verify(artifact).catch((error: unknown) => {
+          log('restored container %s: its file %s is not intact: %O', container.id, artifact.path, error);
         });
       }
     }
     log('restored %d containers from %s', saved.length, stateFile);
     return saved;
+  }
+
+  /** Leases on what `container`'s program needs on disk: its wrapper and the wrapper's token file. */
+  #lease(container: Container): ArtifactLease[] {
+    const needed = [container.artifact, container.tokenFile].filter((artifact) => artifact !== null);
+    return needed.map((artifact) => this.#artifacts.lease(artifact, `container ${container.id}`));
   }
 
   /**
@@ -262,27 +272,32 @@ function parseContainers(text: string): Container[] {
   return data.map((record: unknown, index) => {
     const where = `entry ${index}`;
     if (typeof record !== 'object' || record === null) throw new Error(`${where} is not an object`);
-    const { id, runtime, program, artifact, generation } = record as Record<string, unknown>;
+    // A state file from before token files has no tokenFile: none.
+    const { id, runtime, program, artifact, tokenFile = null, generation } = record as Record<string, unknown>;
     if (typeof id !== 'string' || !CONTAINER_ID.test(id)) throw new Error(`${where}: bad id`);
     if (seen.has(id)) throw new Error(`${where}: id ${id} appears twice`);
     seen.add(id);
     if (typeof runtime !== 'string' || typeof program !== 'string' || typeof generation !== 'number') throw new Error(`${where}: bad fields`);
-    if (artifact !== null && (typeof artifact !== 'object' || typeof (artifact as { path?: unknown }).path !== 'string')) {
-      throw new Error(`${where}: bad artifact`);
-    }
-    const wrapper = artifact as Artifact | null;
+    if (!isArtifactOrNull(artifact)) throw new Error(`${where}: bad artifact`);
+    if (!isArtifactOrNull(tokenFile)) throw new Error(`${where}: bad tokenFile`);
     // A wrapped container runs exactly its artifact: the file is what the lease protects.
-    if (wrapper !== null && wrapper.path !== program) throw new Error(`${where}: program is not its wrapper`);
-    return { id, runtime, program, artifact: wrapper, generation };
+    if (artifact !== null && artifact.path !== program) throw new Error(`${where}: program is not its wrapper`);
+    if (tokenFile !== null && artifact === null) throw new Error(`${where}: a token file without a wrapper`);
+    return { id, runtime, program, artifact, tokenFile, generation };
   });
 }
 
-/** Checks the wrapper about to be used. @throws {ContainerError} `ERR_WRAPPER_INVALID` */
+/** An artifact record as the state file holds it (its path checked; the store checks the rest when leasing), or null. */
+function isArtifactOrNull(value: unknown): value is Artifact | null {
+  return value === null || (typeof value === 'object' && typeof (value as { path?: unknown }).path === 'string');
+}
+
+/** Checks the wrapper (or token file) about to be used. @throws {ContainerError} `ERR_WRAPPER_INVALID` */
 async function verifyWrapper(artifacts: ArtifactStore, artifact: Artifact): Promise<void> {
   try {
     await artifacts.verify(artifact);
   } catch (error) {
-    throw new ContainerError('ERR_WRAPPER_INVALID', `wrapper ${artifact.path} is not intact: ${(error as Error).message}`, { cause: error });
+    throw new ContainerError('ERR_WRAPPER_INVALID', `${artifact.path} is not intact: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -23,7 +23,7 @@ afterEach(async () => {
   await removeTempDir(dir);
 });
 
-function config(runtimes: Record<string, { path: string; runtimeArgs?: string[] }>, fallback = 'runc') {
+function config(runtimes: Record<string, { path: string; runtimeArgs?: string[]; registryToken?: string }>, fallback = 'runc') {
   return { 'default-runtime': fallback, runtimes };
 }
 
@@ -107,6 +107,44 @@ describe('a container and its wrapper', () => {
     expect(engine.list()).toEqual([]);
     const roots = (await store.collectGarbage()).entries.flatMap((entry) => entry.roots);
     expect(roots.map((root) => root.kind)).toEqual(['live']);
+  });
+});
+
+describe('a container and its token file', () => {
+  it("leases its wrapper's token file too: a changed token leaves both in place until it stops", async () => {
+    const { store, engine, artifacts } = await open(config({ private: { path: fake, registryToken: 'first' } }));
+    const { container } = await engine.start('c1', 'private');
+    expect(container.tokenFile).toEqual(resolveRuntime(store.load().derived.runtimes, 'private').tokenFile);
+    await store.reload(config({ private: { path: fake, registryToken: 'second' } }));
+    const report = await store.collectGarbage();
+    const held = report.entries.filter((entry) => entry.roots.some((root) => root.kind === 'lease')).map((entry) => entry.artifact.path);
+    expect(held.sort()).toEqual([container.program, container.tokenFile?.path].sort());
+    await expect(engine.exec('c1', ['ps'])).resolves.toMatchObject({ exitCode: 0 });
+    const { gc } = await engine.stop('c1');
+    expect(gc.removed.map((artifact) => artifact.path).sort()).toEqual([container.program, container.tokenFile?.path].sort());
+    const live = resolveRuntime(store.load().derived.runtimes, 'private');
+    expect((await artifacts.list()).map((artifact) => artifact.path).sort()).toEqual([live.program, live.tokenFile?.path].sort());
+  });
+
+  it('refuses to start when the token file was changed on disk, and holds no lease after', async () => {
+    const { store, engine } = await open(config({ private: { path: fake, registryToken: 'tok' } }));
+    await writeFile(resolveRuntime(store.load().derived.runtimes, 'private').tokenFile?.path ?? '', 'other\n');
+    await expect(engine.start('c1', 'private')).rejects.toMatchObject({ code: 'ERR_WRAPPER_INVALID' });
+    const roots = (await store.collectGarbage({ dryRun: true })).entries.flatMap((entry) => entry.roots);
+    expect(roots.map((root) => root.kind)).toEqual(['live', 'live']);
+  });
+
+  it('is recorded in the state file and leased again by a restarted daemon', async () => {
+    const first = await open(config({ private: { path: fake, registryToken: 'tok' } }));
+    const { container } = await first.engine.start('c1', 'private');
+    expect(JSON.parse(await readFile(join(dir, 'state', 'containers.json'), 'utf8'))).toEqual([container]);
+
+    const second = await open(config({}));
+    expect(second.engine.list()).toEqual([container]);
+    expect(await exists(container.tokenFile?.path ?? '')).toBe(true);
+    await expect(second.engine.exec('c1', ['ps'])).resolves.toMatchObject({ exitCode: 0 });
+    const { gc } = await second.engine.stop('c1');
+    expect(gc.removed.map((artifact) => artifact.path).sort()).toEqual([container.program, container.tokenFile?.path].sort());
   });
 });
 
@@ -216,12 +254,25 @@ describe('a daemon restart', () => {
     expect(JSON.parse(await readFile(join(dir, 'state', 'containers.json'), 'utf8'))).toEqual([]);
   });
 
+  it('restores a state file written before token files, whose containers have no tokenFile', async () => {
+    const first = await open(config({ debug: { path: fake, runtimeArgs: ['--debug'] } }));
+    const { container } = await first.engine.start('c1', 'debug');
+    // The record as it was written before containers had a tokenFile.
+    const older = Object.fromEntries(Object.entries(container).filter(([key]) => key !== 'tokenFile'));
+    await writeFile(join(dir, 'state', 'containers.json'), JSON.stringify([older]));
+    const second = await open(config({}));
+    expect(second.engine.list()).toEqual([{ ...older, tokenFile: null }]);
+    await expect(second.engine.exec('c1', ['ps'])).resolves.toMatchObject({ stdout: '--debug\0exec\0c1\0ps\0' });
+  });
+
   it.each([
     ['empty', ''],
     ['not JSON', '[{'],
     ['not a list', '{}'],
     ['a duplicate id', JSON.stringify([{ id: 'c1', runtime: 'runc', program: '/bin/true', artifact: null, generation: 1 }, { id: 'c1', runtime: 'runc', program: '/bin/true', artifact: null, generation: 1 }])],
     ['a program that is not its wrapper', JSON.stringify([{ id: 'c1', runtime: 'x', program: '/bin/sh', artifact: { name: 'x', digest: 'a'.repeat(64), path: '/tmp/x', size: 1 }, generation: 1 }])],
+    ['a token file without a wrapper', JSON.stringify([{ id: 'c1', runtime: 'x', program: '/bin/sh', artifact: null, tokenFile: { name: 'x', digest: 'a'.repeat(64), path: '/tmp/x', size: 1 }, generation: 1 }])],
+    ['a token file that is not an artifact', JSON.stringify([{ id: 'c1', runtime: 'runc', program: '/bin/true', artifact: null, tokenFile: 'x', generation: 1 }])],
   ])('refuses a state file that is %s with ERR_STATE_FILE', async (_what, text) => {
     await open(config({}));
     await writeFile(join(dir, 'state', 'containers.json'), text);
