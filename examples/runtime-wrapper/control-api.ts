@@ -1,6 +1,9 @@
 // The daemon's control API: JSON over HTTP, for 127.0.0.1 only (binding is the caller's
 // job; see serve.ts). Every error answer is `{ "error": { "code", "message", ... } }`.
 //
+// No answer holds a secret: the config is served redacted (each registry token as
+// `[redacted]`), and what the store reports (status, errors, explain) is redacted by it.
+//
 // Listening on loopback does not keep web pages out: a browser will send a page's
 // cross-site POST to 127.0.0.1 (no preflight for a text/plain body), and DNS rebinding
 // lets a page read the answers. So every request must name this server in `Host`, must
@@ -107,20 +110,7 @@ async function route(options: ControlApiOptions, request: IncomingMessage): Prom
   const segments = path.split('/').filter((segment) => segment !== '').map(decodeSegment);
 
   if (method === 'GET' && path === '/status') return json(200, store.status());
-  if (method === 'GET' && path === '/config') {
-    const withOrigins = originsAsked(url.searchParams);
-    // Captured once: every field below is of the same generation. explain() reads the
-    // live config too, in this same turn: no commit can come between.
-    const snapshot = store.load();
-    return json(200, {
-      generation: snapshot.generation,
-      digest: snapshot.digest,
-      committedAt: snapshot.committedAt,
-      config: snapshot.config,
-      derived: snapshot.derived,
-      ...(withOrigins ? { origins: originsOf(store, snapshot.config) } : {}),
-    });
-  }
+  if (method === 'GET' && path === '/config') return json(200, describeConfig(store, { origins: originsAsked(url.searchParams) }));
   if (method === 'GET' && path === '/metrics') {
     const text = renderMetrics({ status: store.status(), containers: engine.list().length, artifacts: await options.countArtifacts() });
     return { status: 200, body: text, contentType: METRICS_CONTENT_TYPE };
@@ -154,6 +144,27 @@ async function route(options: ControlApiOptions, request: IncomingMessage): Prom
     }
   }
   throw new RequestError(404, 'ERR_NOT_FOUND', `no route ${method} ${path}`);
+}
+
+/**
+ * What `GET /config` answers: the live snapshot's generation, digest and commit time, its
+ * config with every secret as `[redacted]`, the derived runtime table (paths, never a
+ * token), and with `origins`, where each leaf came from (`explain()`, redacted too).
+ */
+export function describeConfig(store: ControlApiOptions['store'], options: { readonly origins: boolean }): Record<string, unknown> {
+  // Captured once: every field below is of the same generation. explain() reads the
+  // live config too, in this same turn: no commit can come between.
+  const snapshot = store.load();
+  const config = snapshot.redacted();
+  return {
+    generation: snapshot.generation,
+    digest: snapshot.digest,
+    committedAt: snapshot.committedAt,
+    config,
+    derived: snapshot.derived,
+    // The redacted config has the same paths down to each secret, which is one leaf.
+    ...(options.origins ? { origins: originsOf(store, config) } : {}),
+  };
 }
 
 /** `?origins=1` (or `true`) asks for the origins; `0`, `false` or none does not; anything else is a bad request. */
