@@ -16,8 +16,8 @@ import { serve, type ServeOptions } from './serve.js';
 const log = createDebug('runtime-wrapper:daemon');
 
 const USAGE = `usage: daemon.js demo
-       daemon.js serve --config FILE --state-dir DIR [--config-dir DIR] [--port N] [--runc PATH]
-                       [--no-watch] [--SETTING=VALUE ...]
+       daemon.js serve --config FILE --state-dir DIR [--config-dir DIR] [--secrets-dir DIR]
+                       [--port N] [--runc PATH] [--no-watch] [--SETTING=VALUE ...]
 
   demo               walk the runtime-wrapper story on a temporary state directory
   serve              run the daemon until SIGINT or SIGTERM
@@ -27,6 +27,8 @@ serve options:
   --config-dir DIR   a conf.d: its files, in name order, override the config file
                      (default: daemon.d beside the config file, when it exists)
   --state-dir DIR    where wrapper scripts and containers.json live (created if missing)
+  --secrets-dir DIR  where { "$secret": "file:DIR/..." } references may read, each file
+                     watched (default: none, and the config can hold no reference)
   --port N           the control API's port on 127.0.0.1 (default 0: any free port)
   --runc PATH        the program of the built-in runtime "runc" (default: runc)
   --no-watch         do not reload when a config file changes
@@ -39,7 +41,8 @@ the command line. Every file is read again on SIGHUP, on POST /reload and (unles
                      a setting from the environment (keys lowercased, __ between them)
   --default-runtime=NAME, --runtimes.NAME.path=PATH, --runtimes.NAME.runtimeArgs='["a"]'
                      a setting on the command line (dotted keys); one that the config
-                     file, the conf.d or the environment also sets is refused
+                     file, the conf.d or the environment also sets is refused, and so is
+                     a registryToken (ps shows a command line to every user)
 
 DEBUG=runtime-wrapper:*,txconfig:* logs what the daemon does, and the stack of errors.`;
 
@@ -48,6 +51,7 @@ const OWN_FLAGS = {
   config: { type: 'string' },
   'config-dir': { type: 'string' },
   'state-dir': { type: 'string' },
+  'secrets-dir': { type: 'string' },
   port: { type: 'string' },
   runc: { type: 'string' },
   'no-watch': { type: 'boolean' },
@@ -87,6 +91,7 @@ function parseCommand(args: readonly string[]): Command {
   const runc = values.get('runc') ?? 'runc';
   const configPath = resolve(config);
   const configDir = values.get('config-dir');
+  const secretsDir = values.get('secrets-dir');
   return {
     name: 'serve',
     options: {
@@ -102,6 +107,7 @@ function parseCommand(args: readonly string[]): Command {
       // A bare name is looked up on PATH when run; a path is taken from here, once.
       runc: runc.includes('/') ? resolve(runc) : runc,
       watch: values.get('no-watch') === undefined,
+      ...(secretsDir === undefined ? {} : { secretsDir: resolve(secretsDir) }),
     },
   };
 }
@@ -140,6 +146,7 @@ function ownFlags(args: readonly string[]): Map<OwnFlag, string> {
  * @throws {UsageError} for a stray argument, an unknown short flag, a setting given twice
  */
 function settingFlags(args: readonly string[]): ConfigSource {
+  refuseSecretFlags(args);
   try {
     return argv(args, { own: OWN_FLAGS });
   } catch (error) {
@@ -151,6 +158,24 @@ function settingFlags(args: readonly string[]): ConfigSource {
     if (argument !== undefined && !argument.startsWith('-')) throw new UsageError(`unexpected argument ${JSON.stringify(argument)}: settings are flags (--default-runtime=crun)`);
     throw new UsageError(error.message);
   }
+}
+
+/**
+ * A setting flag that sets a secret: `--runtimes.NAME.registryToken`, in any case, so that
+ * no spelling argv() might match to the key gets through.
+ */
+const SECRET_FLAG = /^--runtimes\..+\.registrytoken(?:=|$)/i;
+
+/**
+ * Refuses a secret given on the command line: every user sees it in `ps`, for as long as
+ * the daemon runs. The message names the flag, never its value.
+ * @throws {UsageError}
+ */
+function refuseSecretFlags(args: readonly string[]): void {
+  const flag = args.find((arg) => SECRET_FLAG.test(arg));
+  if (flag === undefined) return;
+  const name = flag.split('=')[0] ?? flag;
+  throw new UsageError(`${name}: a secret on the command line is shown by ps to every user; reference a file in the config instead ({ "$secret": "file:..." }, with --secrets-dir)`);
 }
 
 async function main(args: readonly string[]): Promise<number> {

@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 
 import createDebug from 'debug';
-import { ConfigStore, FsArtifactStore, type ConfigSource, type FileSystem } from 'txconfig';
+import { ConfigStore, FsArtifactStore, type ConfigSource, type FileSystem, type SecretResolver } from 'txconfig';
 
 import { ContainerEngine } from './containers.js';
 import { runtimeConfigSchema, runtimeWrappers, type RuntimeWrappersOptions } from './plugin.js';
@@ -18,6 +18,8 @@ export type OpenDaemonOptions = DaemonConfigInput & {
   /** Where wrapper scripts (`wrappers/`) and the container list (`containers.json`) live. */
   readonly stateDir: string;
   readonly builtins?: RuntimeWrappersOptions['builtins'];
+  /** Resolvers of the config's secret references (`fileSecrets({ roots })`); none by default. */
+  readonly secrets?: readonly SecretResolver[];
   /** File system functions for the artifact store: a seam for tests. */
   readonly fs?: Partial<FileSystem>;
 };
@@ -32,11 +34,12 @@ export interface OpenedDaemon {
   readonly engine: ContainerEngine;
 }
 
-function createStore(config: DaemonConfigInput, artifacts: FsArtifactStore, options: RuntimeWrappersOptions) {
+function createStore(config: DaemonConfigInput, artifacts: FsArtifactStore, options: RuntimeWrappersOptions, secrets: readonly SecretResolver[]) {
   const participants = [runtimeWrappers(options)];
+  // The registry tokens are sensitive by the schema (writeOnly): no `sensitive` option needed.
   return 'source' in config
-    ? ConfigStore.create({ schema: runtimeConfigSchema, source: config.source, participants, artifacts })
-    : ConfigStore.create({ schema: runtimeConfigSchema, initial: config.initial, participants, artifacts });
+    ? ConfigStore.create({ schema: runtimeConfigSchema, source: config.source, participants, artifacts, secrets })
+    : ConfigStore.create({ schema: runtimeConfigSchema, initial: config.initial, participants, artifacts, secrets });
 }
 
 /**
@@ -48,12 +51,13 @@ function createStore(config: DaemonConfigInput, artifacts: FsArtifactStore, opti
  * gone while the daemon was down). Leases rather than the store's keep-list, so that a
  * restored container's wrapper goes as soon as that container stops.
  * @throws {ReloadError} when the first config is rejected, or the source cannot be read
- *   (`ERR_LOAD`; a flag that a file also sets is an `ERR_CONFLICT` cause); nothing is removed then
+ *   (`ERR_LOAD`; a flag that a file also sets is an `ERR_CONFLICT` cause), or a secret
+ *   reference cannot be resolved (`ERR_SECRET`); nothing is removed then
  * @throws {ContainerError} `ERR_STATE_FILE` when the container list is damaged (the store is closed again)
  */
 export async function openDaemon(options: OpenDaemonOptions): Promise<OpenedDaemon> {
   const artifacts = await FsArtifactStore.open(join(options.stateDir, 'wrappers'), options.fs === undefined ? {} : { fs: options.fs });
-  const store = await createStore(options, artifacts, options.builtins === undefined ? {} : { builtins: options.builtins });
+  const store = await createStore(options, artifacts, options.builtins === undefined ? {} : { builtins: options.builtins }, options.secrets ?? []);
   const engine = new ContainerEngine(store, artifacts, { stateFile: join(options.stateDir, 'containers.json') });
   let restored, report;
   try {

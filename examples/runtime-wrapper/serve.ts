@@ -1,11 +1,12 @@
 // `daemon.js serve`: the runtime-wrapper daemon. Reads its config from defaults, the
-// config file, a conf.d, the environment and flags (daemon-config.ts); reloads on SIGHUP,
-// when a config file changes (unless told not to) and on POST /reload; answers the
-// control API on 127.0.0.1 only; shuts down on SIGINT or SIGTERM.
+// config file, a conf.d, the environment and flags (daemon-config.ts), and secrets from a
+// secrets directory; reloads on SIGHUP, when a config file changes (unless told not to),
+// when a secret file changes, and on POST /reload; answers the control API on 127.0.0.1
+// only; shuts down on SIGINT or SIGTERM.
 import type { Server, ServerResponse } from 'node:http';
 
 import createDebug from 'debug';
-import type { ReloadResult } from 'txconfig';
+import { SecretError, fileSecrets, type ReloadResult, type SecretResolver } from 'txconfig';
 
 import { createControlServer, describeResult } from './control-api.js';
 import { daemonConfigSource, unwatched, type DaemonConfigOptions } from './daemon-config.js';
@@ -25,6 +26,11 @@ export interface ServeOptions {
   readonly runc: string;
   /** Reload when a config file changes (else only on SIGHUP and `POST /reload`). */
   readonly watch: boolean;
+  /**
+   * The directory `{ "$secret": "file:…" }` references may read (absolute). Without it,
+   * the config can hold no reference. A secret file is always watched: its rotation is a reload.
+   */
+  readonly secretsDir?: string;
 }
 
 /** How long shutdown waits for requests in flight before closing their connections. */
@@ -56,6 +62,7 @@ export async function serve(options: ServeOptions): Promise<void> {
 
 async function run(options: ServeOptions, signals: TrappedSignals, opened: (() => void | Promise<void>)[]): Promise<void> {
   const source = daemonConfigSource(options.config);
+  const secrets = routedWatch(options.secretsDir === undefined ? noSecretFiles : fileSecrets({ roots: [options.secretsDir] }));
   // The store reads the source at start and on refresh(); the daemon watches it itself,
   // so that it can report how each reload a change asked for ended (the store's own
   // watch keeps that in status() only).
@@ -63,6 +70,7 @@ async function run(options: ServeOptions, signals: TrappedSignals, opened: (() =
     stateDir: options.stateDir,
     source: unwatched(source),
     builtins: { runc: options.runc },
+    secrets: [secrets.resolver],
   });
   // Closing the store closes the source, and waits for a running reload.
   opened.push(() => store.close());
@@ -81,6 +89,9 @@ async function run(options: ServeOptions, signals: TrappedSignals, opened: (() =
   };
   // SIGHUP re-reads every layer; one that came during start-up is honoured now.
   signals.started(() => void refresh('SIGHUP')());
+  // The store watches the live secret files; each rotation is a reload the daemon reports.
+  const onRotation = refresh('secret file change');
+  secrets.route(() => void onRotation());
   if (options.watch && source.watch !== undefined) {
     // Every file of every layer. A file that changed between the cold start's read and
     // now is reported too: an edit made while the daemon was starting up is applied,
@@ -116,6 +127,48 @@ function reportReload(trigger: string): (result: ReloadResult<unknown, unknown>)
     log('reload on %s: %o', trigger, describeResult(result));
     if (result.status === 'rejected') console.error(`config reload on ${trigger} rejected, still serving generation ${result.snapshot.generation}: ${errorLine(result.error)}`);
     else if (result.status === 'applied' && result.error !== undefined) console.error(`config reload on ${trigger} applied, but: ${errorLine(result.error)}`);
+  };
+}
+
+/**
+ * The `file:` resolver of a daemon started without `--secrets-dir`: every reference is
+ * refused with `ERR_SECRET` saying so (without a resolver, the schema would refuse the
+ * `$secret` object with a message that must hide it, and so says little).
+ */
+const noSecretFiles: SecretResolver = {
+  scheme: 'file',
+  resolve: (reference, { pointer }) => Promise.reject(new SecretError(`file:${reference}`, pointer, 'the daemon reads no secret files: start it with --secrets-dir DIR')),
+};
+
+/** A resolver whose watches can be routed to the daemon, and the switch. */
+interface RoutedResolver {
+  readonly resolver: SecretResolver;
+  /** From now on, a change of a watched secret calls `onChange` instead of the store's own reload. */
+  readonly route: (onChange: () => void) => void;
+}
+
+/**
+ * `resolver`, its watches reporting to the store (which reloads) until `route` names
+ * another callback: a rotation during start-up still reloads, and once the daemon can
+ * report how a reload ended, every rotation is one of its reloads, logged like the others.
+ */
+function routedWatch(resolver: SecretResolver): RoutedResolver {
+  let routed: (() => void) | undefined;
+  const watching: SecretResolver = {
+    scheme: resolver.scheme,
+    resolve: (reference, options) => resolver.resolve(reference, options),
+    watch: (reference, onChange) => {
+      const stop = resolver.watch?.(reference, () => {
+        (routed ?? onChange)();
+      });
+      return stop ?? (() => undefined);
+    },
+  };
+  return {
+    resolver: resolver.watch === undefined ? resolver : watching,
+    route: (onChange) => {
+      routed = onChange;
+    },
   };
 }
 

@@ -79,12 +79,15 @@ export class DaemonProcess {
   readonly url: string;
   /** Everything the daemon wrote to stderr (its `debug` log). */
   readonly #stderr: string[];
+  /** Everything the daemon wrote to stdout. */
+  readonly #stdout: string[];
   readonly #exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  private constructor(child: ChildProcess, url: string, stderr: string[], exit: DaemonProcess['exited']) {
+  private constructor(child: ChildProcess, url: string, output: { stdout: string[]; stderr: string[] }, exit: DaemonProcess['exited']) {
     this.child = child;
     this.url = url;
-    this.#stderr = stderr;
+    this.#stdout = output.stdout;
+    this.#stderr = output.stderr;
     this.#exit = exit;
   }
 
@@ -106,11 +109,11 @@ export class DaemonProcess {
         resolve({ code, signal });
       });
     });
+    const stdout: string[] = [];
     const listening = new Promise<string>((resolve, reject) => {
-      let stdout = '';
       child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-        stdout += chunk;
-        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout);
+        stdout.push(chunk);
+        const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout.join(''));
         if (match?.[1] !== undefined) resolve(match[1]);
       });
       void exit.then(({ code, signal }) => {
@@ -118,7 +121,7 @@ export class DaemonProcess {
       });
     });
     const [url] = await Promise.all([listening, options.whileStarting?.(() => stderr.join(''), child)]);
-    return new DaemonProcess(child, url, stderr, exit);
+    return new DaemonProcess(child, url, { stdout, stderr }, exit);
   }
 
   /** Resolves when the process has exited. */
@@ -129,6 +132,11 @@ export class DaemonProcess {
   /** The daemon's log so far. */
   get log(): string {
     return this.#stderr.join('');
+  }
+
+  /** What the daemon printed on stdout so far. */
+  get stdout(): string {
+    return this.#stdout.join('');
   }
 
   /** Sends `signal` to the daemon. */
