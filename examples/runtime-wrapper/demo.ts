@@ -1,23 +1,33 @@
 // `daemon.js demo`: the runtime-wrapper story, end to end, on a fresh temporary
 // directory, with a fake runtime binary that prints its arguments. The config comes from
 // layers, as the daemon reads it: defaults, daemon.json, a conf.d, the environment and
-// flags. Every step checks what it claims; any check that fails makes the exit code non-zero.
+// flags; a registry token comes from a secrets directory laid out like a Kubernetes Secret
+// volume. Every step checks what it claims; any check that fails makes the exit code non-zero.
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { ConflictError, ReloadError, argv, isTxConfigError, type Explanation, type Origin } from 'txconfig';
+import { ConflictError, ReloadError, argv, fileSecrets, isTxConfigError, type Explanation, type Origin } from 'txconfig';
 
+import { describeConfig } from './control-api.js';
 import { daemonConfigSource } from './daemon-config.js';
 import { openDaemon, type RuntimeStore } from './open-daemon.js';
-import { RuntimeConfigError } from './plugin.js';
+import { RuntimeConfigError, quoteShellArg } from './plugin.js';
 
 /** The fake runtime: prints each argument on its own line between `<` and `>`. */
 const FAKE_RUNTIME = `#!/bin/sh
 for arg in "$@"; do printf '<%s>\\n' "$arg"; done
 `;
+
+/** A runtime that needs a registry token: it writes the REGISTRY_TOKEN it got to `received`, and prints its arguments. */
+function registryRuntime(received: string): string {
+  return `#!/bin/sh
+printf '%s' "$REGISTRY_TOKEN" > ${quoteShellArg(received)}
+for arg in "$@"; do printf '<%s>\\n' "$arg"; done
+`;
+}
 
 /** Arguments a shell would mangle, or run as commands that create `marker`, if the wrapper did not quote them. */
 function hostileArgs(marker: string): string[] {
@@ -65,6 +75,21 @@ async function writeJson(path: string, value: unknown): Promise<void> {
   await rename(temp, path);
 }
 
+/**
+ * Writes `files` into the Secret volume `volume` the way the kubelet does: into a new
+ * directory `..v<version>`, then `..data` swapped to it by one rename (each file is a
+ * symlink through `..data`), then the previous directory removed.
+ */
+async function writeSecretVolume(volume: string, files: Readonly<Record<string, string>>, version: number): Promise<void> {
+  const data = `..v${version}`;
+  await mkdir(join(volume, data), { recursive: true });
+  for (const [name, text] of Object.entries(files)) await writeFile(join(volume, data, name), text, { mode: 0o600 });
+  await symlink(data, join(volume, '..data_tmp'));
+  await rename(join(volume, '..data_tmp'), join(volume, '..data'));
+  for (const name of Object.keys(files)) if (!existsSync(join(volume, name))) await symlink(join('..data', name), join(volume, name));
+  for (const entry of await readdir(volume)) if (entry.startsWith('..v') && entry !== data) await rm(join(volume, entry), { recursive: true });
+}
+
 /** Resolves once `condition` holds, polling; false after `timeoutMs`. */
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -96,6 +121,8 @@ async function walkStory(dir: string): Promise<void> {
   await writeFile(fake, FAKE_RUNTIME, { mode: 0o755 });
   await chmod(fake, 0o755);
   const stateDir = join(dir, 'state');
+  const secretsDir = join(dir, 'secrets');
+  await mkdir(secretsDir);
   const marker = join(dir, 'injected');
   const hostile = hostileArgs(marker);
   const layers = (flags: readonly string[]) =>
@@ -115,9 +142,14 @@ async function walkStory(dir: string): Promise<void> {
   });
   await writeJson(join(configDir, '10-crun.json'), { runtimes: { crun: { path: fake } } });
   console.log('     RUNTIME_WRAPPER_DEFAULT_RUNTIME=trace  --runtimes.crun.runtimeArgs=\'["--systemd-cgroup"]\'');
-  const { store, artifacts, engine } = await openDaemon({ stateDir, source: layers(['--runtimes.crun.runtimeArgs=["--systemd-cgroup"]']), builtins: { runc: fake } });
+  const { store, artifacts, engine } = await openDaemon({
+    stateDir,
+    source: layers(['--runtimes.crun.runtimeArgs=["--systemd-cgroup"]']),
+    builtins: { runc: fake },
+    secrets: [fileSecrets({ roots: [secretsDir] })],
+  });
   try {
-    await walkWithStore(store, { fake, configPath, configDir, stateDir, marker, hostile, layers }, engine, artifacts);
+    await walkWithStore(store, { fake, configPath, configDir, stateDir, secretsDir, marker, hostile, layers }, engine, artifacts);
   } finally {
     await store.close();
   }
@@ -129,6 +161,7 @@ interface Story {
   readonly configPath: string;
   readonly configDir: string;
   readonly stateDir: string;
+  readonly secretsDir: string;
   readonly marker: string;
   readonly hostile: readonly string[];
   readonly layers: (flags: readonly string[]) => ReturnType<typeof daemonConfigSource>;
@@ -190,6 +223,10 @@ async function walkWithStore(store: RuntimeStore, story: Story, engine: Opened['
   show(exec.stdout);
   check(exec.stdout === printed(['--debug', ...hostile, 'exec', 'c1', 'ps', '-ef']), 'the old wrapper ran with the old arguments');
 
+  // Before the hand-made transaction below: adding a conf.d file re-reads every layer,
+  // which would put back what the files say over what that transaction changed.
+  const c3 = await walkRegistryToken(store, story, engine);
+
   step('Start c2 with "trace" while a transaction that changes "trace" commits');
   const oldTrace = store.load().derived.runtimes.runtimes.trace?.program ?? '';
   // A transaction driven by hand, as an admin API would: it changes the live config (the
@@ -227,13 +264,70 @@ async function walkWithStore(store: RuntimeStore, story: Story, engine: Opened['
   const stillServing = await engine.exec('c1', ['true']);
   check(stillServing.stdout.endsWith('<exec>\n<c1>\n<true>\n'), 'c1 still execs');
 
-  step('Stop c1 and c2: each stop collects garbage, and their old wrappers go');
+  step('Stop the containers: each stop collects garbage, and their old wrappers (and token file) go');
   const stopped1 = await engine.stop('c1');
   check(!existsSync(c1.container.program), `c1's wrapper is gone: removed ${stopped1.gc.removed.length} file(s)`);
   const stopped2 = await engine.stop('c2');
   check(!existsSync(oldTrace) && existsSync(newTrace), "c2's old wrapper is gone; the live wrapper stays");
   check(stopped2.gc.removed.length === 1, `removed ${stopped2.gc.removed.length} file(s)`);
+  const stopped3 = await engine.stop('c3');
+  check(
+    stopped3.gc.removed.map((artifact) => artifact.path).sort().join('\n') === [c3.program, c3.tokenFile?.path ?? '?'].sort().join('\n'),
+    "c3's wrapper and the old token's file are gone",
+  );
+  await engine.stop('c4');
   const left = (await artifacts.list()).map((artifact) => artifact.path).sort();
-  const wrappers = Object.values(store.load().derived.runtimes.runtimes).flatMap((runtime) => (runtime.wrapped ? [runtime.program] : [])).sort();
-  check(left.join('\n') === wrappers.join('\n'), `${left.length} wrappers left on disk: the live ones (${wrappers.map((path) => basename(path).split('-')[0]).join(', ')})`);
+  const liveFiles = Object.values(store.load().derived.runtimes.runtimes).flatMap((runtime) => [runtime.artifact?.path ?? [], runtime.tokenFile?.path ?? []].flat()).sort();
+  check(left.join('\n') === liveFiles.join('\n'), `${left.length} files left on disk: the live ones (${liveFiles.map((path) => basename(path).slice(0, -65)).join(', ')})`);
+}
+
+/**
+ * The registry token: a runtime that needs it gets it from a secret file, in its
+ * environment; nothing shows it; rotating the file applies a new wrapper. Leaves c3 (on
+ * the first token's wrapper) and c4 (on the second's) running, and returns c3's files.
+ */
+async function walkRegistryToken(store: RuntimeStore, story: Story, engine: Opened['engine']): Promise<{ program: string; tokenFile: { path: string } | null }> {
+  const { configDir, secretsDir } = story;
+  const tokens = ['demo-registry-token-1', 'demo-registry-token-2'] as const;
+  const received = join(dirname(configDir), 'received-token');
+  const runtimePath = join(dirname(configDir), 'registry-runtime');
+  await writeFile(runtimePath, registryRuntime(received), { mode: 0o755 });
+  const shows = (text: string): boolean => tokens.some((token) => text.includes(token));
+
+  step('Add a runtime "private" whose registry token is a secret file, like a Kubernetes Secret volume');
+  await writeSecretVolume(secretsDir, { 'registry-token': `${tokens[0]}\n` }, 1);
+  const reference = join(secretsDir, 'registry-token');
+  console.log(`     daemon.d/30-private.json: "registryToken": { "$secret": "file:${reference}" }`);
+  const before = store.load().generation;
+  await writeJson(join(configDir, '30-private.json'), { runtimes: { private: { path: runtimePath, registryToken: { $secret: `file:${reference}` } } } });
+  const added = await waitFor(() => store.load().generation > before, 10_000);
+  const first = store.load().derived.runtimes.runtimes.private;
+  check(added && first?.wrapped === true && first.tokenFile !== null, `generation ${store.load().generation}: "private" runs through a wrapper that reads a token file`);
+  const script = await readFile(first?.program ?? '', 'utf8');
+  show(script);
+  const tokenMode = first?.tokenFile === undefined || first.tokenFile === null ? 0 : (await stat(first.tokenFile.path)).mode & 0o777;
+  check(!shows(script) && tokenMode === 0o600, `the wrapper holds no token; the token file beside it has mode ${tokenMode.toString(8)}`);
+
+  const c3 = await engine.start('c3', 'private');
+  show(c3.result.stdout);
+  check((await readFile(received, 'utf8')) === tokens[0] && !shows(c3.result.stdout), 'the runtime got REGISTRY_TOKEN in its environment; its arguments are only "start c3"');
+  const answer = describeConfig(store, { origins: true });
+  const { private: shown } = (answer.config as { runtimes: Record<string, unknown> }).runtimes;
+  console.log(`     GET /config: "private": ${JSON.stringify(shown)}`);
+  check(!shows(JSON.stringify(answer)) && !shows(JSON.stringify(store.status())), '/config, /config?origins=1 and /status show [redacted], never the token');
+
+  step('Rotate the token: the kubelet writes the new one and swaps ..data');
+  const rotatedFrom = store.load().generation;
+  await writeSecretVolume(secretsDir, { 'registry-token': `${tokens[1]}\n` }, 2);
+  const rotated = await waitFor(() => store.load().generation > rotatedFrom, 10_000);
+  await sleep(500); // long enough for a second reload, had there been one
+  const second = store.load().derived.runtimes.runtimes.private;
+  check(rotated && store.load().generation === rotatedFrom + 1, `one reload: generation ${rotatedFrom} -> ${store.load().generation}`);
+  check(second !== undefined && second.program !== first?.program, `"private" has a new wrapper: ${basename(second?.program ?? '?')}`);
+  const c4 = await engine.start('c4', 'private');
+  check(c4.container.program === second?.program && (await readFile(received, 'utf8')) === tokens[1], 'c4 starts with the new token');
+  await engine.exec('c3', ['ps']);
+  check((await readFile(received, 'utf8')) === tokens[0], 'c3 keeps its wrapper, and the token it started with');
+  check(!shows(JSON.stringify(describeConfig(store, { origins: true }))), '/config still shows [redacted]');
+  return { program: c3.container.program, tokenFile: c3.container.tokenFile };
 }
