@@ -1,6 +1,6 @@
-// The commands of examples/runtime-wrapper/README.md ("Run the daemon"), run as written
-// on this machine, which need not have runc: only the port and the state directory are
-// swapped for free ones. A README whose commands stop working fails here.
+// The commands of examples/runtime-wrapper/README.md ("Run the daemon", and the registry
+// token's), run as written on this machine, which need not have runc: only the port and
+// the /tmp/rw-… paths are swapped for free ones. A README whose commands stop working fails here.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -24,7 +24,7 @@ afterEach(async () => {
   await removeTempDir(dir);
 });
 
-/** The commands of the first ```sh block after `heading`, continuation lines joined, comment lines dropped. */
+/** The commands of the first ```sh block after `heading` (any text), continuation lines joined, comment lines dropped. */
 function shellCommands(markdown: string, heading: string): string[] {
   const section = markdown.slice(markdown.indexOf(heading));
   const block = /^```sh\n([\s\S]*?)^```/m.exec(section)?.[1];
@@ -59,34 +59,54 @@ function runScript(script: string): Promise<{ code: number | null; stdout: strin
   });
 }
 
+/** What running a section's commands printed. */
+interface SectionRun {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly port: number;
+  /** The output of the command as echoed (its single quotes dropped) that starts with `start`, the shortest first. */
+  readonly answer: (start: string) => string;
+}
+
+/**
+ * Runs the commands of the first sh block after `heading`, the first `skip` left out (the
+ * build, which `npm test` ran), with a free port and the /tmp/rw-… paths in the temporary
+ * directory, and never leaves the daemon behind.
+ */
+async function runSection(heading: string, skip: number): Promise<SectionRun> {
+  const port = await freePort();
+  const commands = shellCommands(readFileSync(README, 'utf8'), heading);
+  const script = ['set -eu'];
+  for (const command of commands.slice(skip)) {
+    const line = command.replaceAll('8080', String(port)).replaceAll('/tmp/rw-', join(dir, 'rw-'));
+    script.push(`echo '### ${command.replaceAll("'", '')}'`, line);
+    if (line.trimEnd().endsWith('&')) {
+      // Never leave the daemon behind. (Waiting until it serves is the README's own next line.)
+      script.push(`daemon=$!`, `trap 'kill $daemon 2>/dev/null || true' EXIT`);
+    }
+  }
+  script.push('code=0; wait $daemon || code=$?', 'echo "### daemon exited $code"');
+  const run = await runScript(script.join('\n'));
+  const answers = new Map(
+    run.stdout
+      .split(/^### /m)
+      .slice(1)
+      .map((section) => [section.slice(0, section.indexOf('\n')), section.slice(section.indexOf('\n') + 1)]),
+  );
+  const answer = (start: string): string => [...answers].filter(([command]) => command.startsWith(start)).sort(([a], [b]) => a.length - b.length)[0]?.[1] ?? '';
+  return { ...run, port, answer };
+}
+
 describe('examples/runtime-wrapper/README.md', () => {
   it('runs the daemon, a container and its wrapper with every command as written, without runc installed', async () => {
-    const port = await freePort();
-    const commands = shellCommands(readFileSync(README, 'utf8'), '## Run the daemon');
-    expect(commands[0]).toBe(BUILD);
-    const script = ['set -eu'];
-    for (const command of commands.slice(1)) {
-      const line = command.replaceAll('8080', String(port)).replaceAll('/tmp/rw-state', join(dir, 'state'));
-      script.push(`echo '### ${command.replaceAll("'", '')}'`, line);
-      if (line.trimEnd().endsWith('&')) {
-        // Never leave the daemon behind. (Waiting until it serves is the README's own next line.)
-        script.push(`daemon=$!`, `trap 'kill $daemon 2>/dev/null || true' EXIT`);
-      }
-    }
-    script.push('code=0; wait $daemon || code=$?', 'echo "### daemon exited $code"');
-    const run = await runScript(script.join('\n'));
+    expect(shellCommands(readFileSync(README, 'utf8'), '## Run the daemon')[0]).toBe(BUILD);
+    const run = await runSection('## Run the daemon', 1);
+    const { answer } = run;
 
     expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
-    const answers = new Map(
-      run.stdout
-        .split(/^### /m)
-        .slice(1)
-        .map((section) => [section.slice(0, section.indexOf('\n')), section.slice(section.indexOf('\n') + 1)]),
-    );
-    // The command as echoed (its single quotes dropped) that starts with `start`, the shortest first.
-    const answer = (start: string): string => [...answers].filter(([command]) => command.startsWith(start)).sort(([a], [b]) => a.length - b.length)[0]?.[1] ?? '';
     // The daemon prints it in the background, while the README's wait loop runs.
-    expect(run.stdout).toContain(`listening on http://127.0.0.1:${port}`);
+    expect(run.stdout).toContain(`listening on http://127.0.0.1:${run.port}`);
     const config = JSON.parse(answer('curl -s localhost:8080/config')) as { derived: { runtimes: { default: string; runtimes: Record<string, { wrapped: boolean }> } } };
     expect(config.derived.runtimes.runtimes['debug-runc']?.wrapped).toBe(true);
     // All five layers: the variable, the flag, the conf.d beside daemon.json.
@@ -111,6 +131,24 @@ describe('examples/runtime-wrapper/README.md', () => {
     });
     expect(answer('curl -s localhost:8080/metrics')).toMatch(/^txconfig_config_last_reload_successful 1$/m);
     expect(JSON.parse(answer('curl -s -XDELETE'))).toMatchObject({ container: { id: 'c1' }, removed: [] });
+    expect(run.stdout).toContain('### daemon exited 0');
+  });
+});
+
+describe('examples/runtime-wrapper/README.md, the registry token', () => {
+  it("runs the commands as written: the token in the runtime's environment, [redacted] in /config, a rotation applied", async () => {
+    // The section's first sh block is the wrapper it shows; the commands follow this line.
+    const run = await runSection('Run it (from the repository root, after the build above):', 0);
+    expect({ code: run.code, stderr: run.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(run.stdout).toContain(`listening on http://127.0.0.1:${run.port}`);
+    const config = JSON.parse(run.answer('curl -s localhost:8080/config')) as { config: { runtimes: { private: { registryToken: string } } } };
+    expect(config.config.runtimes.private.registryToken).toBe('[redacted]');
+    const started = (id: string): unknown => JSON.parse(run.answer(`curl -s -XPOST -H content-type: application/json localhost:8080/containers -d {"id":"${id}"`));
+    expect(started('c1')).toMatchObject({ container: { id: 'c1', runtime: 'private' }, output: "fake-runc 'start' 'c1' (REGISTRY_TOKEN: 11 characters)\n" });
+    expect(started('c2')).toMatchObject({ container: { id: 'c2', runtime: 'private', generation: 2 }, output: "fake-runc 'start' 'c2' (REGISTRY_TOKEN: 12 characters)\n" });
+    expect((started('c2') as { container: { program: string } }).container.program).not.toBe((started('c1') as { container: { program: string } }).container.program);
+    // Only the commands that write the tokens name them.
+    for (const token of ['first-token', 'second-token']) expect(run.stdout.replaceAll(`printf ${token}\\n`, '')).not.toContain(token);
     expect(run.stdout).toContain('### daemon exited 0');
   });
 });
