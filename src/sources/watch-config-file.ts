@@ -308,10 +308,12 @@ export class ConfigWatcher<T = Record<string, unknown>> {
     if (result.digest === this.#digest && !recovered) return;
     this.#digest = result.digest;
     if (isBaseline && !this.#emitInitial) {
-      log.sources('watching %s (baseline %s)', this.#path, result.digest);
+      // No digest in the log: the file may hold a secret, and a plain hash of it lets
+      // anyone who reads the log test guesses offline.
+      log.sources('watching %s', this.#path);
       return;
     }
-    log.sources('%s changed (%s)', this.#path, result.digest);
+    log.sources('%s changed', this.#path);
     try {
       await this.#onChange({ config: result.config as T, digest: result.digest, path: this.#path });
     } catch (error) {
