@@ -13,11 +13,10 @@ import type { ConfigSource, SourceReading } from '../../store/config-source.js';
 import { formatOfPath, type ConfigFormat } from '../formats/config-format.js';
 import { locateInText, parseConfigFormat } from '../formats/parse-config-format.js';
 import { DEFAULT_MAX_BYTES, DEFAULT_MAX_DEPTH, decodeConfigBytes, readConfigBytes, withoutBom } from '../read-config-file.js';
-import { watchConfigFile, type ConfigWatcher } from '../watch-config-file.js';
+import { watchConfigFile } from '../watch-config-file.js';
+import { retriedWatch } from '../retried-watch.js';
 import { valueAt } from '../../json/value-at.js';
 
-/** How often a watch that could not start (its directory missing) tries again. */
-const WATCH_RETRY_MS = 2000;
 
 /** Options of {@link file}. */
 export interface FileLayerOptions {
@@ -86,48 +85,28 @@ export function file(path: string, options: FileLayerOptions = {}): ConfigSource
       return read.reading;
     },
     watch(onChange) {
-      let watcher: ConfigWatcher<undefined> | undefined;
-      const startWatching = (): void => {
-        try {
-          watcher = watchConfigFile(
-            spec.path,
-            (change) => {
-              if (change.digest !== lastDigest?.()) onChange();
+      return retriedWatch(spec.path, () =>
+        watchConfigFile(
+          spec.path,
+          (change) => {
+            if (change.digest !== lastDigest?.()) onChange();
+          },
+          {
+            emitInitial: true,
+            // The watcher only tells that the bytes changed; the read parses them.
+            parse: () => undefined,
+            read: { maxBytes: spec.maxBytes },
+            persistent: false,
+            onError: (error, context) => {
+              // A file that stays missing, as it was at the last read, is no news.
+              if (optional && lastMissing && hasErrorCode(error, 'ERR_FILE_NOT_FOUND')) return;
+              log.sources('%s: %s failed: %O', spec.path, context.phase, error);
+              // Let the reload read it and report the failure in the store's status.
+              if (context.phase !== 'change') onChange();
             },
-            {
-              emitInitial: true,
-              // The watcher only tells that the bytes changed; the read parses them.
-              parse: () => undefined,
-              read: { maxBytes: spec.maxBytes },
-              persistent: false,
-              onError: (error, context) => {
-                // A file that stays missing, as it was at the last read, is no news.
-                if (optional && lastMissing && hasErrorCode(error, 'ERR_FILE_NOT_FOUND')) return;
-                log.sources('%s: %s failed: %O', spec.path, context.phase, error);
-                // Let the reload read it and report the failure in the store's status.
-                if (context.phase !== 'change') onChange();
-              },
-            },
-          );
-        } catch (error) {
-          // Its directory cannot be watched yet (an optional file under a directory
-          // that does not exist): try again until it can; its first look reports the file.
-          log.sources('cannot watch %s yet: %O', spec.path, error);
-        }
-      };
-      startWatching();
-      const retry =
-        watcher === undefined
-          ? setInterval(() => {
-              startWatching();
-              if (watcher !== undefined) clearInterval(retry);
-            }, WATCH_RETRY_MS)
-          : undefined;
-      retry?.unref();
-      return () => {
-        clearInterval(retry);
-        void watcher?.close();
-      };
+          },
+        ),
+      );
     },
   };
 }

@@ -11,13 +11,12 @@ import { log } from '../../internal/debug.js';
 import { sha256Hex } from '../../internal/sha256.js';
 import type { SecretResolver } from '../../pipeline/resolve-secrets.js';
 import { decodeConfigBytes, fileError, readConfigBytes, withoutBom } from '../read-config-file.js';
-import { watchConfigFile, type ConfigWatcher } from '../watch-config-file.js';
+import { watchConfigFile } from '../watch-config-file.js';
+import { retriedWatch } from '../retried-watch.js';
 
 /** Default {@link FileSecretsOptions.maxBytes}: 64 KiB, far above any password, key or token. */
 export const DEFAULT_SECRET_MAX_BYTES = 64 * 1024;
 
-/** How often a watch that could not start (its directory gone) tries again. */
-const WATCH_RETRY_MS = 2000;
 
 /** Options of {@link fileSecrets}. */
 export interface FileSecretsOptions {
@@ -190,50 +189,32 @@ function decodeSecret(bytes: Uint8Array, reference: string, pointer: string, str
  * empty or unreadable calls it too, so the reload reports why. Returns the stop.
  */
 function watchSecret(path: string, resolvedDigest: () => string | undefined, onChange: () => void, maxBytes: number): () => void {
-  let watcher: ConfigWatcher<undefined> | undefined;
   let isInitial = true;
-  const startWatching = (): void => {
-    try {
-      watcher = watchConfigFile<undefined>(
-        path,
-        (change) => {
-          const initial = isInitial;
+  return retriedWatch(`the secret file ${path}`, () =>
+    watchConfigFile<undefined>(
+      path,
+      (change) => {
+        const initial = isInitial;
+        isInitial = false;
+        // The content at start is news only when the store resolved other bytes.
+        if (!initial || change.digest !== resolvedDigest()) onChange();
+      },
+      {
+        emitInitial: true,
+        // Only whether the bytes changed matters; the resolve reads them. An empty file
+        // counts as broken, so a save that truncates first is retried, not reported.
+        parse: (bytes) => {
+          if (bytes.byteLength === 0) throw new Error('empty');
+          return undefined;
+        },
+        read: { maxBytes },
+        persistent: false,
+        onError: (error, context) => {
+          log.sources('secret file %s: %s failed: %O', path, context.phase, error);
           isInitial = false;
-          // The content at start is news only when the store resolved other bytes.
-          if (!initial || change.digest !== resolvedDigest()) onChange();
+          if (context.phase !== 'change') onChange();
         },
-        {
-          emitInitial: true,
-          // Only whether the bytes changed matters; the resolve reads them. An empty file
-          // counts as broken, so a save that truncates first is retried, not reported.
-          parse: (bytes) => {
-            if (bytes.byteLength === 0) throw new Error('empty');
-            return undefined;
-          },
-          read: { maxBytes },
-          persistent: false,
-          onError: (error, context) => {
-            log.sources('secret file %s: %s failed: %O', path, context.phase, error);
-            isInitial = false;
-            if (context.phase !== 'change') onChange();
-          },
-        },
-      );
-    } catch (error) {
-      log.sources('cannot watch the secret file %s yet: %O', path, error);
-    }
-  };
-  startWatching();
-  const retry =
-    watcher === undefined
-      ? setInterval(() => {
-          startWatching();
-          if (watcher !== undefined) clearInterval(retry);
-        }, WATCH_RETRY_MS)
-      : undefined;
-  retry?.unref();
-  return () => {
-    clearInterval(retry);
-    void watcher?.close();
-  };
+      },
+    ),
+  );
 }
