@@ -8,7 +8,7 @@ import { inspect } from 'node:util';
 import { Ajv } from 'ajv';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { ConfigStore, fileSecrets, layered, type ConfigSource } from '../../src/index.js';
+import { ConfigStore, file, fileSecrets, layered, type ConfigSource } from '../../src/index.js';
 import { log } from '../../src/internal/debug.js';
 import { captureLog, type CapturedLog } from '../helpers/capture-log.js';
 import { rejection } from '../helpers/rejection.js';
@@ -104,5 +104,20 @@ describe('a secret canary', () => {
     const ajv = new Ajv({ allErrors: true, verbose: true });
     const verbose = await rejection(ConfigStore.create({ schema: { type: 'object', properties: { password: { type: 'string', maxLength: 3 } } }, ajv, sensitive: ['/password'], initial: { password: canary } }));
     expectNoCanary(verbose, canary);
+  });
+
+  it('never shows a secret from a config file that does not parse, in any format: parsers quote the lines around a fault', async () => {
+    const broken = {
+      'c.json': `{"db": {"password": "${canary}", "port": }}`,
+      'c.json5': `{db: {password: '${canary}', port: }}`,
+      'c.yaml': `db:\n  password: ${canary}\n  host: [unclosed\n`,
+      'c.toml': `[db]\npassword = "${canary}"\nport = \n`,
+    };
+    for (const [name, text] of Object.entries(broken)) {
+      await writeFile(join(dir, name), text);
+      const error = await rejection(ConfigStore.create({ schema, source: file(join(dir, name)) }));
+      expect(error).toMatchObject({ code: 'ERR_LOAD', cause: expect.objectContaining({ code: 'ERR_PARSE' }) as unknown });
+      expectNoCanary(error, canary);
+    }
   });
 });

@@ -15,6 +15,7 @@ import { locateInJson5, parseJson5Object } from './parse-json5-object.js';
 import { SMOL_TOML, tomlToJson, tomlValueOf } from './parse-toml-object.js';
 import { JS_YAML, parseYamlObject, yamlEventsOf } from './parse-yaml-object.js';
 import { parserLoader } from './parser-loader.js';
+import { causeWithoutText } from './parser-cause.js';
 import { positionAt, type TextPosition } from '../text-position.js';
 
 /** Options of {@link parseConfigFormat}. */
@@ -41,7 +42,8 @@ export interface ParseConfigFormatOptions {
  *   not the format, empty, root not an object, duplicate key, a number JSON cannot hold
  *   (`Infinity`, `NaN`, YAML `.inf`/`.nan`, TOML `inf`/`nan`, a YAML or TOML integer past
  *   2^53 - 1), nesting deeper than `maxDepth`, a YAML tag outside the core schema, YAML
- *   aliases that add too many values; `cause` is the parser's own error when it had one.
+ *   aliases that add too many values; `cause` is the parser's error reduced to its name
+ *   and reason (js-yaml and smol-toml quote the file's lines, which may hold secrets).
  * @throws {UnsafeKeyError} `ERR_UNSAFE_KEY`: a `__proto__`, `constructor` or `prototype`
  *   key, with its position except in TOML.
  * @throws {MissingDependencyError} `ERR_MISSING_DEPENDENCY`: `js-yaml` or `smol-toml` is
@@ -119,12 +121,13 @@ function unknownFormat(format: never, source: string): never {
 /**
  * Every failure as a typed error: ours as they are, the abort as its reason, a stack
  * overflow inside a parser (nesting deeper than its own limit) and anything else a
- * parser throws as a {@link ParseError} with the original as `cause`.
+ * parser throws as a {@link ParseError}, its cause without the text it may quote.
  */
 function typedError(error: unknown, source: string, signal: AbortSignal | undefined): unknown {
   if (isTxConfigError(error)) return error;
   if (signal?.aborted === true && error === signal.reason) return error;
   if (error instanceof RangeError) return new ParseError(source, 'nested too deeply for the parser', 1, 1, { cause: error });
-  const message = error instanceof Error ? error.message : String(error);
-  return new ParseError(source, `the parser failed: ${message}`, 1, 1, { cause: error });
+  // Its message may quote the text: only its name goes on.
+  const name = error instanceof Error ? error.name : typeof error;
+  return new ParseError(source, `the parser failed (${name})`, 1, 1, { cause: causeWithoutText(error, 'the parser failed') });
 }

@@ -15,6 +15,7 @@ import { ParseError, UnsafeKeyError } from '../../errors.js';
 import { toPointer } from '../../json/json-pointer.js';
 import { UNSAFE_KEYS, setMember } from '../../json/plain-object.js';
 import type { ParserPackage } from './parser-loader.js';
+import { causeWithoutText } from './parser-cause.js';
 
 /** The part of smol-toml the TOML reader calls. */
 export interface TomlParser {
@@ -38,7 +39,7 @@ export interface TomlParseOptions {
 
 /**
  * What smol-toml makes of `text`.
- * @throws {ParseError} `ERR_PARSE` at smol-toml's line and column, its error as `cause`
+ * @throws {ParseError} `ERR_PARSE` at smol-toml's line and column; `cause` is its error without the lines it quotes
  */
 export function tomlValueOf(toml: TomlParser, text: string, options: TomlParseOptions): unknown {
   try {
@@ -47,7 +48,8 @@ export function tomlValueOf(toml: TomlParser, text: string, options: TomlParseOp
     const { line, column } = error as { line?: unknown; column?: unknown };
     const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : String(error);
     const known = typeof line === 'number' && typeof column === 'number' && line >= 1 && column >= 1;
-    throw new ParseError(options.source, `not TOML: ${message.replace(/^Invalid TOML document: /, '')}`, known ? line : 1, known ? column : 1, { cause: error });
+    const reason = message.replace(/^Invalid TOML document: /, '');
+    throw new ParseError(options.source, `not TOML: ${reason}`, known ? line : 1, known ? column : 1, { cause: causeWithoutText(error, reason) });
   }
 }
 

@@ -13,6 +13,7 @@ import { UNSAFE_KEYS, isPlainObject, setMember } from '../../json/plain-object.j
 import type { ParserPackage } from './parser-loader.js';
 import { positionAt } from '../text-position.js';
 import { isCollectionTag, resolveScalar, resolveTag, scalarKindOfTag } from './yaml-scalar.js';
+import { causeWithoutText } from './parser-cause.js';
 import {
   ALIAS,
   DOCUMENT,
@@ -50,7 +51,7 @@ export const ALIAS_VALUE_FLOOR = 100_000;
 
 /**
  * The events of `text`, from js-yaml.
- * @throws {ParseError} `ERR_PARSE` with js-yaml's error as `cause`
+ * @throws {ParseError} `ERR_PARSE`; `cause` is js-yaml's error without the lines it quotes
  */
 export function yamlEventsOf(yaml: YamlEvents, text: string, options: YamlParseOptions): readonly YamlEvent[] {
   // One level more than ours, so that ours, checked while building (aliases included), is
@@ -66,7 +67,7 @@ export function yamlEventsOf(yaml: YamlEvents, text: string, options: YamlParseO
     const reason = (error as { reason?: unknown }).reason;
     const message = typeof reason === 'string' ? reason : error instanceof Error ? error.message : String(error);
     const ours = message.includes(`maxDepth (${limit})`) ? `nesting deeper than ${options.maxDepth} levels` : `not YAML: ${message}`;
-    throw new ParseError(options.source, ours, position.line, position.column, { cause: error });
+    throw new ParseError(options.source, ours, position.line, position.column, { cause: causeWithoutText(error, message.split('\n')[0] ?? '') });
   }
 }
 
