@@ -114,7 +114,9 @@ export async function resolveSecrets(candidate: unknown, resolvers: ReadonlyMap<
     const scheme = REFERENCE.exec(at.reference)?.[1];
     if (scheme === undefined) throw new SecretError('', at.pointer, 'the $secret text is not a reference of the form scheme:name');
     const resolver = resolvers.get(scheme);
-    if (resolver === undefined) throw new SecretError(at.reference, at.pointer, `no secret resolver for the scheme ${JSON.stringify(scheme)}`);
+    // Only the scheme is named: text no resolver reads may be a secret written in place
+    // (a connection string with its password).
+    if (resolver === undefined) throw new SecretError(`${scheme}:…`, at.pointer, `no secret resolver for the scheme ${JSON.stringify(scheme)}`);
     pending.set(at.reference, { resolver, rest: at.reference.slice(scheme.length + 1), at });
   }
 

@@ -169,6 +169,8 @@ class SchemaWalk {
     for (const keyword of IN_PLACE_LISTS) if (Array.isArray(node[keyword])) applied.push(...(node[keyword] as unknown[]));
     for (const keyword of IN_PLACE_SCHEMAS) applied.push(node[keyword]);
     if (isPlainObject(node.dependentSchemas)) applied.push(...Object.values(node.dependentSchemas));
+    // Draft-07's `dependencies` (what ajv's default engine applies): its schema members.
+    if (isPlainObject(node.dependencies)) applied.push(...Object.values(node.dependencies).filter((member) => !Array.isArray(member)));
     for (const keyword of ['$ref', '$dynamicRef'] as const) {
       const ref = node[keyword];
       if (typeof ref === 'string') applied.push(this.#resolve(ref));

@@ -91,13 +91,16 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
   // The secret references the live config was resolved from, each watched while it is
   // live: a rotation reloads.
   readonly #secrets: SecretWatches;
+  // The sensitive paths of each generation (option, schema, its resolved references).
+  readonly #sensitive: SensitiveConfig;
   // Set by the first close(); every later close() returns it.
   #closing: Promise<void> | null = null;
 
-  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze' | 'provenance' | 'liveReferences'>, source: SourceBinding | undefined) {
+  private constructor(host: Omit<TransactionHost<T, D>, 'live' | 'settle' | 'swap' | 'freeze' | 'provenance' | 'liveReferences'>, source: SourceBinding | undefined, sensitive: SensitiveConfig) {
     this.#artifacts = host.artifacts;
     this.#source = source;
     this.#secrets = new SecretWatches(host.resolvers, () => void this.#rotate());
+    this.#sensitive = sensitive;
     this.#host = {
       ...host,
       freeze: (value) => freeze(value, true),
@@ -148,8 +151,8 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
       convertTexts: isStandardSchema(options.schema) ? undefined : compileTextConversion(options.schema),
       resolvers: secrets.resolvers,
       publishDigest: (digest) => secrets.publish(digest),
-      sensitive: (references) => sensitive.of(references),
-    }, source);
+      sensitive: (references, config) => sensitive.of(references, config),
+    }, source, sensitive);
     // Closed with the store, after the watch stopped (close hooks run in reverse order).
     if (source !== undefined) store.onClose(() => source.close());
     store.onClose(() => {
@@ -230,7 +233,8 @@ export class ConfigStore<T, D = Record<string, unknown>, I = T> {
    */
   explain(pointer: string): Explanation {
     const explained = explainValue(this.load().config, this.#provenance, pointer);
-    return redactExplanation(explained, this.#host.sensitive(this.#secrets.references));
+    // The live generation's own sensitive paths: right from the swap, commit hooks included.
+    return redactExplanation(explained, this.#sensitive.ofConfig(this.load().config));
   }
 
   /**

@@ -179,8 +179,23 @@ export class SensitiveConfig {
     this.base = SensitivePaths.compile(this.#patterns, schema);
   }
 
-  /** The sensitive paths of a generation resolved from `references`. */
-  of(references: readonly SecretReference[]): SensitivePaths {
+  // The sensitive paths of each generation's config, by its config object: what explain()
+  // and redacted() use for the live one, from the moment it is swapped in.
+  readonly #byConfig = new WeakMap<object, SensitivePaths>();
+
+  /** The sensitive paths of the generation whose config is `config`; the base ones when it has none recorded. */
+  ofConfig(config: unknown): SensitivePaths {
+    return (typeof config === 'object' && config !== null ? this.#byConfig.get(config) : undefined) ?? this.base;
+  }
+
+  /** The sensitive paths of a config resolved from `references`, recorded for `config` when given. */
+  of(references: readonly SecretReference[], config?: unknown): SensitivePaths {
+    const paths = this.#pathsOf(references);
+    if (typeof config === 'object' && config !== null && !this.#byConfig.has(config)) this.#byConfig.set(config, paths);
+    return paths;
+  }
+
+  #pathsOf(references: readonly SecretReference[]): SensitivePaths {
     if (references.length === 0) return this.base;
     if (this.#cached?.references !== references) {
       // A reference's pointer as a pattern: a key named `*` there would widen it to its

@@ -47,8 +47,8 @@ export interface TransactionHost<T, D> {
   liveReferences(): readonly SecretReference[];
   /** The digest to publish for a config's tree hash: keyed when the store has secrets. */
   publishDigest(digest: string): string;
-  /** The sensitive paths of a config resolved from `references`. */
-  sensitive(references: readonly SecretReference[]): SensitivePaths;
+  /** The sensitive paths of a config resolved from `references`; recorded for `config` (a candidate's) when given. */
+  sensitive(references: readonly SecretReference[], config?: unknown): SensitivePaths;
   /** Deep-freezes a participant's derived state. */
   freeze<V>(value: V): V;
   /** The live snapshot, `null` before the cold start. */

@@ -239,7 +239,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     );
     const candidateSnapshot: CandidateSnapshot<T, D> = Object.freeze({
       config: config as CandidateSnapshot<T, D>['config'],
-      redacted: redactedOf(host.sensitive(this.#references), config) as CandidateSnapshot<T, D>['redacted'],
+      redacted: redactedOf(host.sensitive(this.#references, config), config) as CandidateSnapshot<T, D>['redacted'],
       derived: Object.freeze(run.derived) as CandidateSnapshot<T, D>['derived'],
       generation,
       digest,

@@ -1,6 +1,9 @@
 // Review of the secrets feature (DESIGN.md §5.3, docs/secrets.md): ways a secret value
-// reaches a surface the docs promise is clean. Each test is named after the behaviour
-// the docs promise; `it.fails` marks the ones the code does not keep yet.
+// reached a surface the docs promise is clean. Each test is named after the behaviour
+// promised. The three `it.fails` are a known gap, written in docs/secrets.md: a `$ref`
+// resolved against a base URI other than the root document's (a subschema's own `$id`)
+// is not followed, so a writeOnly node reached only that way is not found. Name such
+// paths in the `sensitive` option.
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore, envSecrets } from '../../src/index.js';
@@ -52,7 +55,7 @@ describe('a writeOnly node reached through a $ref that ajv resolves is sensitive
 });
 
 describe('a writeOnly node under draft-07 keywords the default ajv applies is sensitive', () => {
-  it.fails('a schema dependency (draft-07 `dependencies`, the default engine\'s dependentSchemas)', async () => {
+  it('a schema dependency (draft-07 `dependencies`, the default engine\'s dependentSchemas)', async () => {
     const canary = makeCanary();
     const schema = {
       type: 'object',
@@ -64,7 +67,7 @@ describe('a writeOnly node under draft-07 keywords the default ajv applies is se
 });
 
 describe('explain() hides a resolved secret at every moment the new generation is live', () => {
-  it.fails('a commit hook that calls explain() sees [redacted] at a newly referenced path', async () => {
+  it('a commit hook that calls explain() sees [redacted] at a newly referenced path', async () => {
     const canary = makeCanary();
     let ready = false;
     let seen = '';
@@ -96,11 +99,11 @@ describe('explain() hides a resolved secret at every moment the new generation i
 });
 
 describe('a $secret text written in place is never repeated', () => {
-  it.fails('a $secret holding a URL with credentials (a scheme with no resolver) is refused without quoting it', async () => {
+  it('a $secret holding a URL with credentials (a scheme with no resolver) is refused without quoting it', async () => {
     const canary = makeCanary();
     const store = await ConfigStore.create({ schema: { type: 'object' }, secrets: [envSecrets()], initial: {} });
     try {
-      const failure = await store.reload({ db: { $secret: `postgres://app:${canary}@db/app` } } as never).catch((error: unknown) => error);
+      const failure = await store.reload({ db: { $secret: `postgres://app:${canary}@db/app` } }).catch((error: unknown) => error);
       expect(inspect(failure, { depth: 20, showHidden: true })).not.toContain(canary);
       expect(inspect(store.status(), { depth: 20 })).not.toContain(canary);
     } finally {
