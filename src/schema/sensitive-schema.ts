@@ -105,14 +105,58 @@ const IN_PLACE_LISTS = ['allOf', 'anyOf', 'oneOf'] as const;
 const IN_PLACE_SCHEMAS = ['if', 'then', 'else'] as const;
 const MAX_ANCHOR_DEPTH = 64;
 
+/** The base URI of a schema without an `$id` of its own (ajv's default is the empty URI). */
+const ROOT_BASE = 'txconfig:/schema';
+
+/** `ref` resolved against `base`, without an empty fragment; `undefined` when it is no URI. */
+function absolute(ref: string, base: string): string | undefined {
+  try {
+    const url = new URL(ref, base);
+    const text = url.href;
+    return text.endsWith('#') ? text.slice(0, -1) : text;
+  } catch {
+    // Not a URI reference: it names nothing here.
+    return undefined;
+  }
+}
+
 /** One JSON Schema document walked into states; `$ref`s resolved against it. */
 class SchemaWalk {
   readonly #root: Record<string, unknown>;
   // Each schema node is one state, made before its children: a `$ref` cycle closes on it.
   readonly #states = new Map<object, PathState>();
 
+  // The base URI of each schema node (from the `$id`s above it, as ajv resolves them),
+  // and the nodes every absolute URI names: documents by `$id`, anchors by `uri#name`.
+  readonly #bases = new WeakMap<object, string>();
+  readonly #named = new Map<string, Record<string, unknown>>();
+
   constructor(root: Record<string, unknown>) {
     this.#root = root;
+    this.#index(root, ROOT_BASE, 0);
+  }
+
+  /** Records the base URI of every node under `node`, and what each `$id` and anchor names. */
+  #index(node: unknown, base: string, depth: number): void {
+    if (depth > MAX_ANCHOR_DEPTH || typeof node !== 'object' || node === null) return;
+    let here = base;
+    if (isPlainObject(node)) {
+      if (typeof node.$id === 'string') {
+        const id = absolute(node.$id, base);
+        if (id !== undefined) {
+          const [document = '', fragment] = id.split('#', 2);
+          here = document;
+          // A draft-07 plain-name `$id` ('#name') is an anchor of its document.
+          this.#named.set(fragment === undefined || fragment === '' ? document : `${document}#${fragment}`, node);
+        }
+      }
+      this.#bases.set(node, here);
+      for (const keyword of ['$anchor', '$dynamicAnchor'] as const) {
+        const anchor = node[keyword];
+        if (typeof anchor === 'string') this.#named.set(`${here}#${anchor}`, node);
+      }
+    }
+    for (const child of Array.isArray(node) ? node : Object.values(node)) this.#index(child, here, depth + 1);
   }
 
   /** The state of a schema node; `undefined` for a boolean schema (it has no annotations). */
@@ -173,7 +217,7 @@ class SchemaWalk {
     if (isPlainObject(node.dependencies)) applied.push(...Object.values(node.dependencies).filter((member) => !Array.isArray(member)));
     for (const keyword of ['$ref', '$dynamicRef'] as const) {
       const ref = node[keyword];
-      if (typeof ref === 'string') applied.push(this.#resolve(ref));
+      if (typeof ref === 'string') applied.push(this.#resolveFrom(node, ref) ?? this.#resolve(ref));
     }
     for (const schema of applied) {
       const target = this.stateOf(schema);
@@ -199,6 +243,32 @@ class SchemaWalk {
    * root's `$id` followed by one, or the exact `$id` of a node. A reference to another
    * document gives nothing: declare such paths with the `sensitive` option.
    */
+  /**
+   * The node `ref` names, resolved as ajv does: against the base URI of the node it is
+   * written in (the nearest `$id` above it), then a JSON Pointer into the document it
+   * names or an anchor of it. `undefined` when it names nothing known here.
+   */
+  #resolveFrom(from: Record<string, unknown>, ref: string): unknown {
+    const uri = absolute(ref, this.#bases.get(from) ?? ROOT_BASE);
+    if (uri === undefined) return undefined;
+    const hash = uri.indexOf('#');
+    const document = hash < 0 ? uri : uri.slice(0, hash);
+    let fragment: string;
+    try {
+      fragment = hash < 0 ? '' : decodeURIComponent(uri.slice(hash + 1));
+    } catch {
+      // Not a valid percent-encoding: it names no node.
+      return undefined;
+    }
+    if (fragment !== '' && !fragment.startsWith('/')) return this.#named.get(`${document}#${fragment}`);
+    let node: unknown = document === ROOT_BASE ? this.#root : this.#named.get(document);
+    for (const key of parsePointer(fragment) ?? []) {
+      if (!isPlainObject(node) && !Array.isArray(node)) return undefined;
+      node = Object.hasOwn(node, key) ? (node as Record<string, unknown>)[key] : undefined;
+    }
+    return node;
+  }
+
   #resolve(ref: string): unknown {
     const id = this.#root.$id;
     const local = ref.startsWith('#') ? ref.slice(1) : typeof id === 'string' && ref.startsWith(`${id.replace(/#$/, '')}#`) ? ref.slice(ref.indexOf('#') + 1) : undefined;

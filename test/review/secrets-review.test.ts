@@ -1,9 +1,7 @@
 // Review of the secrets feature (DESIGN.md §5.3, docs/secrets.md): ways a secret value
 // reached a surface the docs promise is clean. Each test is named after the behaviour
-// promised. The three `it.fails` are a known gap, written in docs/secrets.md: a `$ref`
-// resolved against a base URI other than the root document's (a subschema's own `$id`)
-// is not followed, so a writeOnly node reached only that way is not found. Name such
-// paths in the `sensitive` option.
+// promised; all fixed, kept as regressions (among them `$ref`s resolved against a
+// subschema's own `$id`, as ajv resolves them).
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ConfigStore, envSecrets } from '../../src/index.js';
@@ -20,7 +18,7 @@ async function shownBy(schema: unknown, initial: unknown): Promise<string> {
 }
 
 describe('a writeOnly node reached through a $ref that ajv resolves is sensitive', () => {
-  it.fails('a fragment $ref inside a subschema with its own $id (resolved against that $id, as ajv does)', async () => {
+  it('a fragment $ref inside a subschema with its own $id (resolved against that $id, as ajv does)', async () => {
     const canary = makeCanary();
     const schema = {
       type: 'object',
@@ -31,7 +29,7 @@ describe('a writeOnly node reached through a $ref that ajv resolves is sensitive
     expect(await shownBy(schema, { db: { password: canary } })).not.toContain(canary);
   });
 
-  it.fails('an absolute $ref to a node whose $id is relative to the root $id', async () => {
+  it('an absolute $ref to a node whose $id is relative to the root $id', async () => {
     const canary = makeCanary();
     const schema = {
       $id: 'https://example.com/root.json',
@@ -42,7 +40,7 @@ describe('a writeOnly node reached through a $ref that ajv resolves is sensitive
     expect(await shownBy(schema, { password: canary })).not.toContain(canary);
   });
 
-  it.fails('a relative $ref naming the root document (root.json#/definitions/pw)', async () => {
+  it('a relative $ref naming the root document (root.json#/definitions/pw)', async () => {
     const canary = makeCanary();
     const schema = {
       $id: 'https://example.com/root.json',
