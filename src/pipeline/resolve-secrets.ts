@@ -7,7 +7,8 @@
 import { SecretError, hasErrorCode } from '../errors.js';
 import { describeValue } from '../internal/argument-checks.js';
 import { toPointer } from '../json/json-pointer.js';
-import { isPlainObject, setMember } from '../json/plain-object.js';
+import { isPlainObject } from '../json/plain-object.js';
+import { replacePaths } from '../json/replace-paths.js';
 
 /**
  * Resolves the references of one scheme (`file`, `env`, a vault's own). `resolve` gives
@@ -129,7 +130,9 @@ export async function resolveSecrets(candidate: unknown, resolvers: ReadonlyMap<
     texts.set(...outcome.value);
   }
   return {
-    value: replaceReferences(candidate, found, texts),
+    // A root that is itself a reference is the only one (the walk does not look into
+    // one): its empty path makes it the text.
+    value: replacePaths(candidate, found.map(({ keys, reference }) => ({ keys, value: texts.get(reference) }))),
     references: Object.freeze(found.map(({ pointer, reference }) => Object.freeze({ pointer, reference }))),
   };
 }
@@ -188,49 +191,3 @@ function referenceAt(node: Record<string, unknown>, keys: readonly (string | num
   return { pointer, reference: text, keys: [...keys] };
 }
 
-/**
- * `root` with each reference replaced by its text: the objects and arrays on the way to a
- * reference are copied, once each (by identity, so a subtree shared by two places stays
- * one copy), the rest shared.
- */
-function replaceReferences(root: unknown, found: readonly FoundReference[], texts: ReadonlyMap<string, string>): unknown {
-  const copies = new Map<object, Record<string, unknown> | unknown[]>();
-  const copyOf = (node: Record<string, unknown> | unknown[]): Record<string, unknown> | unknown[] => {
-    let copy = copies.get(node);
-    if (copy === undefined) {
-      copy = Array.isArray(node) ? node.slice() : copyObject(node);
-      copies.set(node, copy);
-    }
-    return copy;
-  };
-  // A root that is itself a reference is the only reference (the walk does not look
-  // into one), and has no parent to be replaced in: it becomes the text.
-  const [first] = found;
-  if (first?.keys.length === 0) return texts.get(first.reference);
-  const result = copyOf(root as Record<string, unknown> | unknown[]);
-  for (const { keys, reference } of found) {
-    let original = root as Record<string, unknown> | unknown[];
-    let copy = result;
-    for (let depth = 0; depth < keys.length - 1; depth++) {
-      const key = keys[depth] as string | number;
-      original = (original as Record<string | number, unknown>)[key] as Record<string, unknown> | unknown[];
-      const child = copyOf(original);
-      assign(copy, key, child);
-      copy = child;
-    }
-    assign(copy, keys[keys.length - 1] as string | number, texts.get(reference));
-  }
-  return result;
-}
-
-/** A fresh plain object with the members of `node`, and its prototype (`Object.prototype` or `null`). */
-function copyObject(node: Record<string, unknown>): Record<string, unknown> {
-  const copy: Record<string, unknown> = Object.getPrototypeOf(node) === null ? (Object.create(null) as Record<string, unknown>) : {};
-  for (const key of Object.keys(node)) setMember(copy, key, node[key]);
-  return copy;
-}
-
-function assign(container: Record<string, unknown> | unknown[], key: string | number, value: unknown): void {
-  if (Array.isArray(container)) container[key as number] = value;
-  else setMember(container, key as string, value);
-}

@@ -6,7 +6,8 @@
  * which types a path takes.
  */
 import { ValidationError, type ValidationIssue } from '../errors.js';
-import { UNSAFE_KEYS, isPlainObject, setMember } from '../json/plain-object.js';
+import { UNSAFE_KEYS, isPlainObject } from '../json/plain-object.js';
+import { replacePaths, type PathReplacement } from '../json/replace-paths.js';
 import { parsePointer } from '../json/json-pointer.js';
 import type { Origins } from '../origin.js';
 import type { JsonSchema } from './schema-types.js';
@@ -36,14 +37,12 @@ export function compileTextConversion(schema: JsonSchema): TextConversion {
   return (candidate, origins) => {
     const texts = origins.texts ?? [];
     if (texts.length === 0) return candidate;
-    let converted = candidate;
-    // Objects this conversion copied: later texts under them are set in place.
-    const owned = new WeakSet<object>();
+    const converted: PathReplacement[] = [];
     const issues: ValidationIssue[] = [];
     for (const pointer of texts) {
       const keys = parsePointer(pointer);
       if (keys === undefined) continue;
-      const text = leafAt(converted, keys);
+      const text = leafAt(candidate, keys);
       if (typeof text !== 'string') continue;
       const origin = origins.explain(pointer)?.origin ?? {};
       const input = origin.flag ?? origin.env ?? pointer;
@@ -53,11 +52,13 @@ export function compileTextConversion(schema: JsonSchema): TextConversion {
         continue;
       }
       const result = convertText(text, types.types, types.literals);
-      if (result.ok) converted = replaceAt(converted, keys, result.value, owned);
-      else issues.push({ path: pointer, message: `${input}=${JSON.stringify(text)} is not ${describeTypes(types.types)}`, keyword: 'type' });
+      // A text that stays text needs no copy of its path.
+      if (result.ok) {
+        if (result.value !== text) converted.push({ keys, value: result.value });
+      } else issues.push({ path: pointer, message: `${input}=${JSON.stringify(text)} is not ${describeTypes(types.types)}`, keyword: 'type' });
     }
     if (issues.length > 0) throw new ValidationError(issues);
-    return converted;
+    return converted.length === 0 ? candidate : replacePaths(candidate, converted);
   };
 }
 
@@ -257,22 +258,4 @@ function leafAt(value: unknown, keys: readonly string[]): unknown {
     node = node[key];
   }
   return node;
-}
-
-/**
- * `root` with the value at `keys` replaced: the objects on the path are copied once (and
- * recorded in `owned`), nothing else; an object already copied is changed in place.
- */
-function replaceAt(root: unknown, keys: readonly string[], value: unknown, owned: WeakSet<object>): unknown {
-  if (keys.length === 0) return value;
-  const [key, ...rest] = keys as [string, ...string[]];
-  const node = root as Record<string, unknown>;
-  let copy = node;
-  if (!owned.has(node)) {
-    copy = {};
-    for (const member of Object.keys(node)) setMember(copy, member, node[member]);
-    owned.add(copy);
-  }
-  setMember(copy, key, replaceAt(node[key], rest, value, owned));
-  return copy;
 }

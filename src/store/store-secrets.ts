@@ -6,7 +6,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import { ArgumentError } from '../errors.js';
 import { describeValue } from '../internal/argument-checks.js';
 import { parsePointer } from '../json/json-pointer.js';
-import { isPlainObject, setMember } from '../json/plain-object.js';
+import { replacePaths } from '../json/replace-paths.js';
 import type { SecretReference, SecretResolver } from '../pipeline/resolve-secrets.js';
 import { REDACTED, SensitivePaths } from '../schema/sensitive-paths.js';
 import type { Explanation } from '../origin.js';
@@ -81,33 +81,13 @@ export class StoreSecrets {
  * transaction, and keeps every other value as it is. Copies only the nodes on those paths.
  */
 export function withReferences(config: unknown, references: readonly SecretReference[]): unknown {
-  let out = config;
-  const owned = new WeakSet<object>();
-  for (const { pointer, reference } of references) {
-    const keys = parsePointer(pointer);
-    if (keys !== undefined) out = putAt(out, keys, 0, { $secret: reference }, owned);
-  }
-  return out;
-}
-
-function putAt(node: unknown, keys: readonly string[], depth: number, value: unknown, owned: WeakSet<object>): unknown {
-  if (depth === keys.length) return value;
-  const key = keys[depth] as string;
-  if (Array.isArray(node)) {
-    const copy: unknown[] = owned.has(node) ? node : [...(node as unknown[])];
-    owned.add(copy);
-    copy[Number(key)] = putAt(copy[Number(key)], keys, depth + 1, value, owned);
-    return copy;
-  }
-  if (!isPlainObject(node)) return node;
-  let copy = node;
-  if (!owned.has(node)) {
-    copy = {};
-    for (const member of Object.keys(node)) setMember(copy, member, node[member]);
-    owned.add(copy);
-  }
-  setMember(copy, key, putAt(node[key], keys, depth + 1, value, owned));
-  return copy;
+  return replacePaths(
+    config,
+    references.flatMap(({ pointer, reference }) => {
+      const keys = parsePointer(pointer);
+      return keys === undefined ? [] : [{ keys, value: { $secret: reference } }];
+    }),
+  );
 }
 
 /**
