@@ -31,3 +31,11 @@ export function parsePointer(pointer: string): string[] | undefined {
   }
   return keys;
 }
+
+/** True when `pointer` or one of the pointers above it is in `paths` (`''` is above every one). */
+export function isAtOrUnder(pointer: string, paths: ReadonlySet<string>): boolean {
+  if (paths.has('') || paths.has(pointer)) return true;
+  // Each prefix that ends before a `/` is a pointer above this one, escaped as it is.
+  for (let end = pointer.indexOf('/', 1); end > 0; end = pointer.indexOf('/', end + 1)) if (paths.has(pointer.slice(0, end))) return true;
+  return false;
+}

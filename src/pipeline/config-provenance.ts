@@ -5,7 +5,7 @@
  * Cheap to build (one object per reload, the recipe's paths), answered per path on demand.
  */
 import { ArgumentError } from '../errors.js';
-import { escapeKey, parsePointer, toPointer } from '../json/json-pointer.js';
+import { isAtOrUnder, parsePointer, toPointer } from '../json/json-pointer.js';
 import { valueAt } from '../json/value-at.js';
 import type { Explanation, Origins, Provenance } from '../origin.js';
 
@@ -67,17 +67,6 @@ function whole(layer: string): Provenance {
   return { layer, origin: {}, shadowed: [] };
 }
 
-/** True when `pointer` or one of the paths above it is in `paths`. */
-function isAtOrUnder(pointer: string, paths: ReadonlySet<string>): boolean {
-  if (paths.has('')) return true;
-  const keys = parsePointer(pointer) ?? [];
-  let prefix = '';
-  for (const key of keys) {
-    prefix += `/${escapeKey(key)}`;
-    if (paths.has(prefix)) return true;
-  }
-  return false;
-}
 
 /**
  * What `store.explain(pointer)` answers: the value at `pointer` in `config` (the live

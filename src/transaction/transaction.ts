@@ -16,7 +16,7 @@ import { withOrigins } from '../pipeline/issue-origins.js';
 import { redactError } from '../pipeline/redact-issues.js';
 import type { SensitivePaths } from '../schema/sensitive-paths.js';
 import { resolveSecrets, type SecretReference } from '../pipeline/resolve-secrets.js';
-import { toPointer } from '../json/json-pointer.js';
+import { isAtOrUnder, toPointer } from '../json/json-pointer.js';
 import type { Origins } from '../origin.js';
 import type { CandidateSnapshot, Snapshot } from '../snapshot/snapshot.js';
 import type { ArtifactWriter } from './participant.js';
@@ -207,7 +207,6 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     if (staged.written === undefined) await pause(true);
     staged = await this.#convertTexts(staged);
     staged = await this.#resolveSecrets(staged);
-    // Room for the stages of the second wave (resolve secret references) here, before validation.
     // What changed first (validated and reconciled at its own cost), else the whole candidate.
     const { changes } = host;
     const changed = base === null || changes === undefined ? { whole: staged.candidate } : await runStage('validate', signal, () => reconcileChanges(base.config, staged, changes, pause, inputName(this.#changes)));
@@ -281,7 +280,7 @@ export class Transaction<T, D, I = T> implements AsyncDisposable {
     const origins = this.#readingOrigins();
     if (convertTexts === undefined || origins?.texts === undefined || origins.texts.length === 0 || staged.written !== undefined) return staged;
     const candidate = await runStage('validate', this.#signal, () => convertTexts(staged.candidate, origins));
-    return { ...staged, candidate, written: undefined };
+    return { ...staged, candidate };
   }
 
   /**
@@ -385,8 +384,8 @@ function freezePatches(patches: Patch[]): readonly Patch[] {
 /** The references not at or under a path a recipe wrote: those keep their resolved values. */
 function withoutWritten(references: readonly SecretReference[], written: readonly (readonly (string | number)[])[]): readonly SecretReference[] {
   if (references.length === 0 || written.length === 0) return references;
-  const paths = written.map(toPointer);
-  return references.filter(({ pointer }) => !paths.some((path) => pointer === path || pointer.startsWith(`${path}/`) || path === ''));
+  const paths = new Set(written.map(toPointer));
+  return references.filter(({ pointer }) => !isAtOrUnder(pointer, paths));
 }
 
 /**
